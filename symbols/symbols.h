@@ -1,0 +1,363 @@
+/*
+ * symbols.h - the one public header of the symbols library: PE images
+ * (from a file or from target memory), PDB files (MSF 7.00), and the
+ * symbol path / symbol server / module set built on top of them.
+ *
+ * Conventions (libgit2-like):
+ *  - objects are opaque; open functions return 0 and store the object, or
+ *    return a negative SYM_E_* code and write a one-line message into the
+ *    caller's err buffer (never NULL-terminated past errlen);
+ *  - every other int function returns 0 (or a count) / negative SYM_E_*, and
+ *    leaves a message retrievable with pe_errmsg()/pdb_errmsg();
+ *  - strings returned by const char * stay valid until the object is
+ *    closed;
+ *  - all input bytes (files, target memory) are untrusted: every read is
+ *    bounds-checked, a malformed file is refused with SYM_E_FORMAT;
+ *  - objects are not thread-safe (indexes are built lazily on first use).
+ *
+ * Addresses inside one image are RVAs (uint32_t, relative to the image
+ * base); the module set (S2 section) turns them into virtual addresses.
+ */
+#ifndef KDCLIENT_SYMBOLS_H
+#define KDCLIENT_SYMBOLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Error codes shared by the whole library. */
+enum {
+	SYM_OK = 0,
+	SYM_E_FAIL = -1,      /* generic failure; see the message */
+	SYM_E_NOTFOUND = -2,  /* no such symbol / type / record / directory */
+	SYM_E_FORMAT = -3,    /* malformed, truncated or unsupported input */
+	SYM_E_IO = -4,        /* open/read/mmap failed (errno in the message) */
+	SYM_E_NOMEM = -5,
+	SYM_E_INVAL = -6,     /* bad argument from the caller */
+	SYM_E_READ = -7,      /* the target-memory read callback failed */
+};
+
+/* ======================================================================
+ * PE images (pe.c, pe_exports.c, pe_debug.c, pe_pdata.c)
+ * ====================================================================== */
+
+typedef struct pe_image pe_image;
+
+/* COFF machine types (IMAGE_FILE_HEADER.Machine). */
+#define PE_MACHINE_I386  0x014c
+#define PE_MACHINE_AMD64 0x8664
+
+/*
+ * Read callback for images in target memory: read len bytes at virtual
+ * address addr into buf, store the number of bytes read in *got, return 0
+ * (a short read with *got < len is allowed) or negative on failure.
+ * Same shape as the target interface's memory read, so an engine adapter is
+ * a one-liner.
+ */
+typedef int (*pe_read_fn)(void *ctx, uint64_t addr, void *buf, size_t len,
+                          size_t *got);
+
+/* Open an image file (memory-mapped, file layout: RVAs are translated
+ * through the section table). */
+int pe_open_file(const char *path, pe_image **out, char *err, size_t errlen);
+
+/* Open an image held in memory in FILE layout (e.g. a downloaded .exe);
+ * buf must stay valid until pe_close. */
+int pe_open_memory(const void *buf, size_t len, pe_image **out,
+                   char *err, size_t errlen);
+
+/*
+ * Open an image LOADED at virtual address base in target memory (image
+ * layout: RVA == offset from base).  Only the headers and the export,
+ * debug and exception directories are pulled eagerly-on-demand through
+ * read(ctx, ...); ctx must stay valid until pe_close.  Pages the target
+ * cannot read make the dependent call fail with SYM_E_READ, not the open.
+ */
+int pe_open_read(pe_read_fn read, void *ctx, uint64_t base, pe_image **out,
+                 char *err, size_t errlen);
+
+void pe_close(pe_image *pe);
+const char *pe_errmsg(const pe_image *pe);
+
+uint16_t pe_machine(const pe_image *pe);       /* PE_MACHINE_* */
+int pe_is_pe32plus(const pe_image *pe);        /* 1 for PE32+ (64-bit) */
+uint64_t pe_image_base(const pe_image *pe);    /* OptionalHeader.ImageBase
+                                                  (pe_open_read: the base
+                                                  it was opened at) */
+uint32_t pe_size_of_image(const pe_image *pe); /* OptionalHeader.SizeOfImage */
+uint32_t pe_timestamp(const pe_image *pe);     /* FileHeader.TimeDateStamp */
+uint32_t pe_entry_point(const pe_image *pe);   /* AddressOfEntryPoint (RVA) */
+uint32_t pe_checksum(const pe_image *pe);      /* OptionalHeader.CheckSum */
+
+/* Debug directory, CodeView record: RSDS (PDB 7.0) or NB10 (PDB 2.0). */
+typedef struct pe_codeview_info {
+	int is_rsds;            /* 1: RSDS (guid valid), 0: NB10 (signature) */
+	uint8_t guid[16];       /* RSDS GUID as stored (Data1..3 little-endian) */
+	uint32_t signature;     /* NB10 signature (time stamp) */
+	uint32_t age;
+	char pdb_name[260];     /* as stored in the image: UNTRUSTED, may hold
+	                           any path; sanitize before touching a disk */
+} pe_codeview_info;
+/* 0, SYM_E_NOTFOUND when the image has no CodeView record. */
+int pe_codeview(pe_image *pe, pe_codeview_info *out);
+
+/* Sections (IMAGE_SECTION_HEADER). */
+typedef struct pe_section {
+	char name[9];               /* NUL-terminated, 8 chars max */
+	uint32_t virtual_address;   /* RVA */
+	uint32_t virtual_size;
+	uint32_t raw_offset;        /* PointerToRawData */
+	uint32_t raw_size;          /* SizeOfRawData */
+	uint32_t characteristics;
+} pe_section;
+size_t pe_section_count(const pe_image *pe);
+int pe_section_at(const pe_image *pe, size_t i, pe_section *out);
+
+/* Exports (loaded lazily on the first call). */
+typedef struct pe_export {
+	const char *name;       /* NULL for ordinal-only exports */
+	uint32_t ordinal;       /* biased (Base + index), as WinDbg shows */
+	uint32_t rva;           /* 0 for forwarders */
+	const char *forwarder;  /* "NTDLL.RtlAllocateHeap" or NULL */
+} pe_export;
+/* Number of exports (>= 0) or negative SYM_E_* (bad/unreadable directory). */
+int pe_export_count(pe_image *pe);
+int pe_export_at(pe_image *pe, size_t i, pe_export *out);
+/* Exact-name lookup; SYM_E_NOTFOUND if absent. */
+int pe_find_export(pe_image *pe, const char *name, pe_export *out);
+
+/*
+ * .pdata (x64 RUNTIME_FUNCTION, exception directory), loaded lazily and
+ * checked sorted.  pe_find_runtime_function finds the entry with
+ * begin <= rva < end; *unwind_rva is the UNWIND_INFO's RVA exactly as
+ * stored (low bit clear).  Read UNWIND_INFO bytes (and chained entries)
+ * with pe_read_rva.  SYM_E_NOTFOUND for leaf functions / x86 images.
+ */
+int pe_find_runtime_function(pe_image *pe, uint32_t rva, uint32_t *begin,
+                             uint32_t *end, uint32_t *unwind_rva);
+int pe_runtime_function_count(pe_image *pe);   /* >= 0 or negative */
+int pe_runtime_function_at(pe_image *pe, size_t i, uint32_t *begin,
+                           uint32_t *end, uint32_t *unwind_rva);
+
+/* Read len bytes at rva: file images translate through the sections
+ * (bytes past SizeOfRawData but inside VirtualSize read as zero); target
+ * images call the read callback at base + rva.  0 only if all len bytes
+ * were read. */
+int pe_read_rva(pe_image *pe, uint32_t rva, void *buf, size_t len);
+
+/* ======================================================================
+ * PDB files (msf.c, pdb.c, pdb_dbi.c, pdb_symbols.c, pdb_types.c,
+ * pdb_fpo.c).  MSF 7.00 ("Microsoft C/C++ MSF 7.00") only.
+ * ====================================================================== */
+
+typedef struct pdb pdb_file;   /* struct pdb (what kd_modules_pdb returns) */
+
+/* Memory-maps path; nothing but the superblock and stream directory is
+ * parsed at open, indexes are built on first use. */
+int pdb_open(const char *path, pdb_file **out, char *err, size_t errlen);
+/* Same over a caller's buffer; buf must stay valid until pdb_close. */
+int pdb_open_memory(const void *buf, size_t len, pdb_file **out,
+                    char *err, size_t errlen);
+void pdb_close(pdb_file *pdb);
+const char *pdb_errmsg(const pdb_file *pdb);
+
+/* PDB info stream: GUID (same byte order as pe_codeview_info.guid) and
+ * age (the age in the PDB info stream; the DBI age is what images carry
+ * and is returned here when present, as symstore/WinDbg match on it). */
+int pdb_guid_age(pdb_file *pdb, uint8_t guid[16], uint32_t *age);
+/* DBI machine type (PE_MACHINE_*), 0 if unknown. */
+uint16_t pdb_machine(pdb_file *pdb);
+
+/* ---- symbols (publics, globals, procedures) ---- */
+
+typedef enum pdb_symbol_kind {
+	PDB_SYM_PUBLIC = 1,     /* S_PUB32 */
+	PDB_SYM_FUNCTION,       /* S_GPROC32 / S_LPROC32 (module stream) */
+	PDB_SYM_GLOBAL_DATA,    /* S_GDATA32 */
+	PDB_SYM_LOCAL_DATA,     /* S_LDATA32 (file static) */
+	PDB_SYM_THREAD_DATA,    /* S_GTHREAD32 / S_LTHREAD32 (rva = TLS offset) */
+} pdb_symbol_kind;
+
+typedef struct pdb_symbol {
+	pdb_symbol_kind kind;
+	const char *name;       /* as WinDbg shows it: x86 C decoration
+	                           stripped (_foo@8 -> foo) for publics */
+	const char *raw_name;   /* exactly as stored (decorated) */
+	uint32_t rva;
+	uint32_t size;          /* function length; 0 when unknown */
+	uint32_t type_index;    /* 0 for publics */
+	int is_code;            /* public flagged code/function, or a proc */
+	uint16_t segment;       /* section:offset as stored (1-based) */
+	uint32_t offset;
+} pdb_symbol;
+
+/* Address of a symbol by name: procedures, globals, then publics; the
+ * undecorated and the decorated name both match.  SYM_E_NOTFOUND if none. */
+int pdb_find_symbol(pdb_file *pdb, const char *name, uint32_t *rva);
+/* Same, returning the full record. */
+int pdb_lookup_symbol(pdb_file *pdb, const char *name, pdb_symbol *out);
+
+/* Nearest symbol at or below rva (publics, procs and globals merged, a
+ * proc preferred over a public at the same address); *disp = rva - start.
+ * SYM_E_NOTFOUND below the first symbol or outside every section. */
+int pdb_symbol_at(pdb_file *pdb, uint32_t rva, const char **name,
+                  uint32_t *disp);
+int pdb_symbol_at_ex(pdb_file *pdb, uint32_t rva, pdb_symbol *out,
+                     uint32_t *disp);
+
+/* Calls cb for every symbol (address order); a nonzero return stops the
+ * walk and is returned.  Returns 0 or negative SYM_E_*. */
+typedef int (*pdb_symbol_cb)(void *ctx, const pdb_symbol *sym);
+int pdb_foreach_symbol(pdb_file *pdb, pdb_symbol_cb cb, void *ctx);
+
+/* Function containing rva from S_GPROC32/S_LPROC32: *start (RVA) and
+ * *len (CodeSize).  SYM_E_NOTFOUND if rva is in no procedure. */
+int pdb_function_extent(pdb_file *pdb, uint32_t rva, uint32_t *start,
+                        uint32_t *len);
+
+/* Section headers from DBI's optional debug header (1-based segment to RVA
+ * is what publics use); count >= 0 or negative. */
+int pdb_section_count(pdb_file *pdb);
+int pdb_section_at(pdb_file *pdb, size_t i, pe_section *out);
+
+/* ---- types (TPI) ---- */
+
+/* Type indexes below 0x1000 are CodeView basic types (T_INT4, T_64PUCHAR…);
+ * the others index TPI records. */
+typedef enum pdb_type_kind {
+	PDB_TYPE_BASE = 1,      /* basic type (< 0x1000), incl. basic pointers */
+	PDB_TYPE_POINTER,       /* LF_POINTER, or a basic pointer type */
+	PDB_TYPE_ARRAY,         /* LF_ARRAY */
+	PDB_TYPE_STRUCT,        /* LF_STRUCTURE */
+	PDB_TYPE_CLASS,         /* LF_CLASS */
+	PDB_TYPE_UNION,         /* LF_UNION */
+	PDB_TYPE_ENUM,          /* LF_ENUM */
+	PDB_TYPE_BITFIELD,      /* LF_BITFIELD */
+	PDB_TYPE_MODIFIER,      /* LF_MODIFIER (const/volatile) */
+	PDB_TYPE_PROCEDURE,     /* LF_PROCEDURE / LF_MFUNCTION */
+	PDB_TYPE_OTHER,         /* field lists, arg lists, unsupported leaves */
+} pdb_type_kind;
+
+#define PDB_MOD_CONST     0x1
+#define PDB_MOD_VOLATILE  0x2
+#define PDB_MOD_UNALIGNED 0x4
+
+typedef struct pdb_type {
+	pdb_type_kind kind;
+	uint16_t leaf;          /* LF_* leaf, or 0 for basic types */
+	const char *name;       /* aggregates/enums: tag name; basic: WinDbg
+	                           name ("Uint4B"); otherwise NULL */
+	uint64_t size;          /* bytes (pointer: 4 or 8; array: total) */
+	uint32_t elem_ti;       /* pointer: pointee; array: element; modifier:
+	                           modified; bitfield: base; enum: underlying;
+	                           procedure: return type */
+	uint32_t index_ti;      /* array: index type */
+	uint64_t count;         /* array: element count (size / elem size) */
+	uint32_t field_list;    /* aggregates/enums: LF_FIELDLIST index */
+	uint32_t member_count;  /* aggregates/enums: count field of the record */
+	uint8_t bit_pos;        /* bitfield: first bit */
+	uint8_t bit_len;        /* bitfield: width */
+	uint16_t modifiers;     /* PDB_MOD_* (modifier and pointer records) */
+	uint16_t properties;    /* aggregates/enums: CV_prop_t as stored */
+	int forward;            /* 1: forward reference (fwdref property) */
+	uint16_t param_count;   /* procedure */
+	uint8_t call_conv;      /* procedure: CV_call_e */
+} pdb_type;
+
+/* Type by name: the complete definition when one exists (forward
+ * references resolved), else the forward reference.  Basic names ("int",
+ * "Uint4B") are not looked up here.  SYM_E_NOTFOUND if none. */
+int pdb_find_type(pdb_file *pdb, const char *name, uint32_t *ti);
+/* Record of ti; forward references are NOT resolved here (see
+ * pdb_resolve_type). */
+int pdb_type_info(pdb_file *pdb, uint32_t ti, pdb_type *out);
+/* Forward reference -> full definition (ti unchanged if none/not fwd). */
+uint32_t pdb_resolve_type(pdb_file *pdb, uint32_t ti);
+/* TPI type index range [first, end) for enumeration. */
+int pdb_type_range(pdb_file *pdb, uint32_t *first, uint32_t *end);
+
+typedef enum pdb_member_kind {
+	PDB_MEMBER_DATA = 1,    /* LF_MEMBER */
+	PDB_MEMBER_STATIC,      /* LF_STMEMBER (no offset) */
+	PDB_MEMBER_ENUMERATE,   /* LF_ENUMERATE (value) */
+	PDB_MEMBER_BASE_CLASS,  /* LF_BCLASS (offset, ti = base) */
+	PDB_MEMBER_NESTED_TYPE, /* LF_NESTTYPE (ti = nested type) */
+} pdb_member_kind;
+
+typedef struct pdb_member {
+	pdb_member_kind kind;
+	const char *name;       /* "" for unnamed (base classes) */
+	uint64_t offset;        /* data / base class: byte offset */
+	int64_t value;          /* enumerate: value (sign per the leaf) */
+	uint64_t uvalue;        /* enumerate: value as unsigned */
+	uint32_t ti;            /* member type (a bitfield ti for bitfields) */
+	uint8_t bit_pos;        /* bitfield members: from the LF_BITFIELD */
+	uint8_t bit_len;        /* 0 = not a bitfield */
+} pdb_member;
+
+/* Members of a struct/class/union/enum (forward references resolved),
+ * in field-list order; LF_ONEMETHOD/LF_METHOD/LF_VFUNCTAB are skipped.
+ * Count >= 0 or negative. */
+int pdb_type_member_count(pdb_file *pdb, uint32_t ti);
+int pdb_type_member_at(pdb_file *pdb, uint32_t ti, size_t i, pdb_member *out);
+
+/*
+ * Field by dotted path ("Pcb.DirectoryTableBase"): walks nested structs,
+ * unnamed unions/structs and base classes; *offset is the byte offset from
+ * the start of ti, *field_ti the field's type (bitfield ti for bitfields:
+ * use pdb_type_info for the bits).  Either out pointer may be NULL.
+ */
+int pdb_type_field(pdb_file *pdb, uint32_t ti, const char *path,
+                   uint64_t *offset, uint32_t *field_ti);
+
+/*
+ * Type name as WinDbg's dt prints it in the member column:
+ * "Uint8B", "Ptr64 _EPROCESS", "Ptr32 Void", "[16] UChar",
+ * "[2] [3] Int4B", "Pos 0, 1 Bit", "_LIST_ENTRY", "Ptr64     void " for
+ * function pointers.  Returns the full length (snprintf-like) or negative.
+ */
+int pdb_type_name(pdb_file *pdb, uint32_t ti, char *buf, size_t len);
+/* C-like name ("struct _EPROCESS *", "unsigned char[16]") for x / dv. */
+int pdb_type_c_name(pdb_file *pdb, uint32_t ti, char *buf, size_t len);
+/* Size in bytes (forward refs resolved), 0 if unknown. */
+uint64_t pdb_type_size(pdb_file *pdb, uint32_t ti);
+
+/* ---- x86 frame information (for the x86 stack walker) ---- */
+
+/* Old FPO (FPO_DATA, DBI's FPO debug stream). */
+typedef struct pdb_fpo {
+	uint32_t start;         /* ulOffStart: RVA of the function */
+	uint32_t size;          /* cbProcSize */
+	uint32_t locals;        /* cdwLocals: DWORDs of locals */
+	uint16_t params;        /* cdwParams: DWORDs of parameters */
+	uint8_t prolog;         /* cbProlog: prolog bytes */
+	uint8_t saved_regs;     /* cbRegs: registers saved */
+	uint8_t has_seh;        /* fHasSEH */
+	uint8_t uses_bp;        /* fUseBP: EBP is a frame pointer */
+	uint8_t frame_type;     /* cbFrame: 0 FPO, 1 TRAP, 2 TSS, 3 NONFPO */
+} pdb_fpo;
+int pdb_find_fpo(pdb_file *pdb, uint32_t rva, pdb_fpo *out);
+int pdb_fpo_count(pdb_file *pdb);
+int pdb_fpo_at(pdb_file *pdb, size_t i, pdb_fpo *out);
+
+/* New FPO (FRAMEDATA, DBI's NewFPO debug stream) with its program. */
+typedef struct pdb_frame_data {
+	uint32_t start;         /* RvaStart */
+	uint32_t code_size;
+	uint32_t locals_size;   /* bytes */
+	uint32_t params_size;   /* bytes */
+	uint32_t max_stack;
+	uint32_t prolog_size;
+	uint32_t saved_regs_size;
+	uint32_t flags;         /* bit0 HasSEH, bit1 HasEH, bit2 IsFunctionStart */
+	const char *program;    /* "$T0 $ebp = $eip $T0 4 + ^ = ...", or NULL */
+} pdb_frame_data;
+int pdb_find_frame_data(pdb_file *pdb, uint32_t rva, pdb_frame_data *out);
+int pdb_frame_data_count(pdb_file *pdb);
+int pdb_frame_data_at(pdb_file *pdb, size_t i, pdb_frame_data *out);
+
+/* ---- symbol path, symbol server, module set (sympath.c, symsrv.c, modset.c) ---- */
+/* Owned by S2: S1 does not edit between these markers. */
+
+/* ---- end of S2 section ---- */
+
+#endif
