@@ -358,6 +358,89 @@ int pdb_frame_data_at(pdb_file *pdb, size_t i, pdb_frame_data *out);
 /* ---- symbol path, symbol server, module set (sympath.c, symsrv.c, modset.c) ---- */
 /* Owned by S2: S1 does not edit between these markers. */
 
+/*
+ * Symbol path: WinDbg's _NT_SYMBOL_PATH syntax.  Elements are separated by
+ * ';' and searched in order:
+ *   dir                         a local directory (dir/name, dir/ext/name,
+ *                               dir/symbols/ext/name); never written
+ *   cache*dir                   downstream store for every element after it
+ *   srv*[store*...]*url         a symbol-server chain; "srv**url" uses the
+ *   symsrv*symsrv.dll*...       default downstream store
+ * Stores use the symstore layout name/KEY/name (KEY = GUID+age for PDBs,
+ * TimeDateStamp+SizeOfImage for images), accept name with its last
+ * character replaced by '_' (a CAB, decompressed on the way in) and
+ * file.ptr, and switch to the two-tier na/name/KEY/name layout when the
+ * store root has index2.txt.  Whatever is found further down a chain is
+ * copied (uncompressed, verified) into every local store before it.
+ */
+typedef struct sym_path sym_path;
+
+#define SYM_DEFAULT_SERVER "https://msdl.microsoft.com/download/symbols"
+
+/* Element kinds of a symbol path. */
+typedef enum sym_elem_kind {
+	SYM_ELEM_DIR = 1,      /* a bare directory: searched, never written */
+	SYM_ELEM_CACHE,        /* cache*dir: downstream store for what follows */
+	SYM_ELEM_SRV,          /* srv*a*b*url or symsrv*symsrv.dll*a*b*url */
+} sym_elem_kind;
+
+/* What to look for.  Build it with sym_file_id_pdb/_image: they sanitize
+ * the name (which comes from the untrusted target). */
+typedef struct sym_file_id {
+	int is_image;
+	char name[256];          /* one path component, never "." or ".." */
+	uint8_t guid[16];        /* as stored in RSDS / PDB info stream */
+	uint32_t age;
+	uint32_t timestamp;      /* images: TimeDateStamp, SizeOfImage */
+	uint32_t size_of_image;
+} sym_file_id;
+
+/* Download progress (total 0 when unknown) and noisy-mode messages. */
+typedef void (*sym_progress_fn)(void *ctx, const char *url, uint64_t done, uint64_t total);
+typedef void (*sym_log_fn)(void *ctx, const char *msg);
+
+int sym_path_parse(const char *text, sym_path **out, char *err, size_t errlen);
+void sym_path_free(sym_path *p);
+int sym_path_set(sym_path *p, const char *text);      /* .sympath x */
+int sym_path_append(sym_path *p, const char *text);   /* .sympath+ x */
+const char *sym_path_text(const sym_path *p);
+const char *sym_path_errmsg(const sym_path *p);
+size_t sym_path_element_count(const sym_path *p);
+sym_elem_kind sym_path_element_kind(const sym_path *p, size_t i);
+/* DIR/CACHE: store 0 is the directory; SRV: the chain, "" = default store. */
+size_t sym_path_element_store_count(const sym_path *p, size_t i);
+const char *sym_path_element_store(const sym_path *p, size_t i, size_t j);
+
+void sym_path_set_callbacks(sym_path *p, sym_progress_fn progress, sym_log_fn log, void *ctx);
+void sym_path_set_timeouts(sym_path *p, long connect_s, long total_s);
+int sym_path_set_default_cache(sym_path *p, const char *dir);
+const char *sym_path_get_default_cache(const sym_path *p);
+/* $XDG_CACHE_HOME/kdclient/symbols, else ~/.cache/kdclient/symbols. */
+int sym_path_default_cache(char *buf, size_t len);
+/* The text .symfix installs: "cache*<cache or default>;srv*<public server>". */
+int sym_path_symfix_text(const char *cache, char *buf, size_t len);
+
+/* Take the basename after the last '/' or '\\'; refuse empty, ".", "..",
+ * control characters and over-long names.  0 or SYM_E_BADNAME. */
+int sym_name_sanitize(const char *in, char *out, size_t outlen, char *err, size_t errlen);
+int sym_file_id_pdb(sym_file_id *id, const char *pdb_name, const uint8_t guid[16], uint32_t age,
+                    char *err, size_t errlen);
+int sym_file_id_image(sym_file_id *id, const char *image_name, uint32_t timestamp,
+                      uint32_t size_of_image, char *err, size_t errlen);
+/* "9F65CD18C2F36F88B2D0CE8A7BFE2BB71" / "5C0F3A2C9d4000". */
+int sym_file_id_key(const sym_file_id *id, char *buf, size_t len);
+/* GUID in registry form {XXXXXXXX-XXXX-...} for lmv. */
+void sym_guid_format(const uint8_t guid[16], char buf[40]);
+
+/* Find (downloading if needed) a file; full path in out.  0, SYM_E_NOTFOUND
+ * or SYM_E_INVAL (name refused); the reason is in sym_path_errmsg. */
+int sym_path_find(sym_path *p, const sym_file_id *id, char *out, size_t outlen);
+int sym_path_find_pdb(sym_path *p, const char *pdb_name, const uint8_t guid[16], uint32_t age,
+                      char *out, size_t outlen);
+int sym_path_find_image(sym_path *p, const char *image_name, uint32_t timestamp,
+                        uint32_t size_of_image, char *out, size_t outlen);
+
+
 /* ---- end of S2 section ---- */
 
 #endif
