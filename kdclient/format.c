@@ -1,0 +1,242 @@
+/*
+ * format.c - WinDbg output shapes (see format.h).
+ */
+#include "format.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* A tiny append-only buffer that never overruns and remembers the length
+ * it would have needed. */
+typedef struct sbuf {
+	char *p;
+	size_t cap, len;
+} sbuf;
+
+static void sb_init(sbuf *b, char *p, size_t cap)
+{
+	b->p = p;
+	b->cap = cap;
+	b->len = 0;
+	if (cap)
+		p[0] = 0;
+}
+
+static void sb_putc(sbuf *b, char c)
+{
+	if (b->len + 1 < b->cap) {
+		b->p[b->len] = c;
+		b->p[b->len + 1] = 0;
+	}
+	b->len++;
+}
+
+static void sb_puts(sbuf *b, const char *s)
+{
+	while (*s)
+		sb_putc(b, *s++);
+}
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+	char tmp[128];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	sb_puts(b, tmp);
+}
+
+static size_t sb_done(sbuf *b)
+{
+	return b->len < b->cap ? b->len : (b->cap ? b->cap - 1 : 0);
+}
+
+uint64_t kd_fmt_le(const uint8_t *p, unsigned size)
+{
+	uint64_t v = 0;
+	for (unsigned i = size; i-- > 0;)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static void sb_addr(sbuf *b, unsigned ptr_size, uint64_t v)
+{
+	if (ptr_size == 4)
+		sb_printf(b, "%08x", (unsigned)(v & 0xffffffffu));
+	else
+		sb_printf(b, "%08x`%08x", (unsigned)(v >> 32), (unsigned)(v & 0xffffffffu));
+}
+
+size_t kd_fmt_addr(char *out, size_t outlen, unsigned ptr_size, uint64_t v)
+{
+	sbuf b;
+	sb_init(&b, out, outlen);
+	sb_addr(&b, ptr_size, v);
+	return sb_done(&b);
+}
+
+size_t kd_fmt_u64(char *out, size_t outlen, uint64_t v)
+{
+	return kd_fmt_addr(out, outlen, 8, v);
+}
+
+static int all_valid(const uint8_t *valid, size_t from, size_t n)
+{
+	if (!valid)
+		return 1;
+	for (size_t i = 0; i < n; i++)
+		if (!valid[from + i])
+			return 0;
+	return 1;
+}
+
+size_t kd_fmt_db_line(char *out, size_t outlen, unsigned ptr_size, uint64_t addr,
+		      const uint8_t *data, const uint8_t *valid, size_t n, size_t lead)
+{
+	static const char hex[] = "0123456789abcdef";
+	sbuf b;
+	sb_init(&b, out, outlen);
+	if (lead > 16)
+		lead = 16;
+	if (n > 16 - lead)
+		n = 16 - lead;
+	sb_addr(&b, ptr_size, addr);
+	sb_puts(&b, " ");
+	for (size_t slot = 0; slot < 16; slot++) {
+		/* byte 8 is preceded by '-' instead of a blank, but only when
+		 * there is a byte on both sides of it (WinDbg's shape). */
+		char sep = ' ';
+		if (slot == 8 && slot > lead && slot < lead + n)
+			sep = '-';
+		sb_putc(&b, sep);
+		if (slot < lead || slot >= lead + n) {
+			sb_puts(&b, "  ");
+			continue;
+		}
+		size_t i = slot - lead;
+		if (valid && !valid[i]) {
+			sb_puts(&b, "??");
+		} else {
+			sb_putc(&b, hex[data[i] >> 4]);
+			sb_putc(&b, hex[data[i] & 15]);
+		}
+	}
+	sb_puts(&b, "  ");
+	for (size_t slot = 0; slot < lead; slot++)
+		sb_putc(&b, ' ');
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = data[i];
+		if (valid && !valid[i])
+			sb_putc(&b, '?');
+		else
+			sb_putc(&b, c >= 0x20 && c < 0x7f ? (char)c : '.');
+	}
+	/* WinDbg trims nothing: the ASCII column of a short last line ends
+	 * where the bytes end. */
+	return sb_done(&b);
+}
+
+unsigned kd_fmt_per_line(unsigned unit)
+{
+	switch (unit) {
+	case 1: return 16;
+	case 2: return 8;
+	case 4: return 4;
+	default: return 2;
+	}
+}
+
+size_t kd_fmt_units_line(char *out, size_t outlen, unsigned ptr_size, uint64_t addr,
+			 unsigned unit, const uint8_t *data, const uint8_t *valid, size_t n)
+{
+	sbuf b;
+	sb_init(&b, out, outlen);
+	sb_addr(&b, ptr_size, addr);
+	sb_puts(&b, " ");
+	for (size_t i = 0; i < n; i++) {
+		sb_putc(&b, ' ');
+		int ok = all_valid(valid, i * unit, unit);
+		uint64_t v = ok ? kd_fmt_le(data + i * unit, unit) : 0;
+		switch (unit) {
+		case 2:
+			if (ok) sb_printf(&b, "%04x", (unsigned)v);
+			else sb_puts(&b, "????");
+			break;
+		case 4:
+			if (ok) sb_printf(&b, "%08x", (unsigned)v);
+			else sb_puts(&b, "????????");
+			break;
+		default:
+			if (ok) sb_addr(&b, 8, v);
+			else sb_puts(&b, "????????`????????");
+			break;
+		}
+	}
+	return sb_done(&b);
+}
+
+size_t kd_fmt_chars_line(char *out, size_t outlen, unsigned ptr_size, uint64_t addr,
+			 const uint8_t *data, size_t n, int wide)
+{
+	sbuf b;
+	sb_init(&b, out, outlen);
+	sb_addr(&b, ptr_size, addr);
+	sb_puts(&b, "  \"");
+	for (size_t i = 0; i < n; i++) {
+		unsigned c = wide ? (unsigned)kd_fmt_le(data + 2 * i, 2) : data[i];
+		sb_putc(&b, c >= 0x20 && c < 0x7f ? (char)c : '.');
+	}
+	sb_putc(&b, '"');
+	return sb_done(&b);
+}
+
+size_t kd_fmt_ptrsym_line(char *out, size_t outlen, unsigned ptr_size, uint64_t addr,
+			  unsigned unit, uint64_t value, int readable, const char *sym)
+{
+	sbuf b;
+	sb_init(&b, out, outlen);
+	sb_addr(&b, ptr_size, addr);
+	sb_puts(&b, "  ");
+	if (!readable)
+		sb_puts(&b, unit == 4 ? "????????" : "????????`????????");
+	else
+		sb_addr(&b, unit == 4 ? 4 : 8, value);
+	if (readable && sym && *sym) {
+		sb_putc(&b, ' ');
+		sb_puts(&b, sym);
+	}
+	return sb_done(&b);
+}
+
+size_t kd_fmt_evaluate(char *out, size_t outlen, unsigned ptr_size, uint64_t v)
+{
+	sbuf b;
+	sb_init(&b, out, outlen);
+	sb_printf(&b, "Evaluate expression: %lld = ", (long long)(int64_t)v);
+	sb_addr(&b, ptr_size, ptr_size == 4 ? (v & 0xffffffffu) : v);
+	return sb_done(&b);
+}
+
+size_t kd_fmt_escape(char *out, size_t outlen, const char *text, size_t len)
+{
+	sbuf b;
+	sb_init(&b, out, outlen);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+		switch (c) {
+		case '\n': sb_puts(&b, "\\n"); break;
+		case '\t': sb_puts(&b, "\\t"); break;
+		case '\r': sb_puts(&b, "\\r"); break;
+		case '\\': sb_puts(&b, "\\\\"); break;
+		default:
+			if (c >= 0x20 && c < 0x7f)
+				sb_putc(&b, (char)c);
+			else
+				sb_printf(&b, "\\x%02x", c);
+		}
+	}
+	return sb_done(&b);
+}
