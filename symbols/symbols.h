@@ -441,6 +441,104 @@ int sym_path_find_image(sym_path *p, const char *image_name, uint32_t timestamp,
                         uint32_t size_of_image, char *out, size_t outlen);
 
 
+/*
+ * Module set: the modules loaded in the target, each with its image headers
+ * (from target memory through a pe_read_fn, or from a file) and its
+ * symbols, loaded lazily the first time they are needed (WinDbg's deferred
+ * loading).  Symbols come from the PDB the image's RSDS record names, found
+ * on the symbol path; without one, from the export table.  Module names are
+ * WinDbg's: "nt" for the kernel, "hal" for the HAL, else the image file name
+ * without extension (a clash gets "_<base>" appended).  Name matching is
+ * case-insensitive, as WinDbg's default symbol options.
+ */
+typedef struct sym_modset sym_modset;
+typedef struct sym_module sym_module;
+
+typedef enum sym_module_state {
+	SYM_MOD_DEFERRED = 0,   /* "(deferred)": not loaded yet */
+	SYM_MOD_PDB,            /* "(pdb symbols)" */
+	SYM_MOD_EXPORT,         /* "(export symbols)": no PDB found */
+	SYM_MOD_NONE,           /* "(no symbols)": not even the image headers */
+} sym_module_state;
+
+int sym_modset_create(sym_modset **out);
+void sym_modset_destroy(sym_modset *set);
+/* The path PDBs are searched on (not owned; NULL: no search). */
+void sym_modset_set_path(sym_modset *set, sym_path *path);
+/* How image headers are read from target memory (ctx must outlive the set
+ * or the next call). */
+void sym_modset_set_reader(sym_modset *set, pe_read_fn read, void *ctx);
+/* Where noisy-mode messages go (loads, misses). */
+void sym_modset_set_log(sym_modset *set, sym_log_fn log, void *ctx);
+const char *sym_modset_errmsg(const sym_modset *set);
+
+/* Add the module at [base, base+size).  image_name is untrusted (a full
+ * "\SystemRoot\..." path is fine: its basename is used); name NULL derives
+ * the module name.  A module already at base is replaced. */
+int sym_modset_add(sym_modset *set, const char *name, const char *image_name, uint64_t base,
+                   uint32_t size, sym_module **out);
+int sym_modset_remove(sym_modset *set, uint64_t base);
+void sym_modset_clear(sym_modset *set);
+/* Drop only the modules added with user = 1 (.reload /user). */
+void sym_modset_clear_user(sym_modset *set);
+size_t sym_modset_count(const sym_modset *set);
+sym_module *sym_modset_at(const sym_modset *set, size_t i);          /* by base */
+sym_module *sym_modset_find_module(const sym_modset *set, const char *name);
+sym_module *sym_modset_module_at(const sym_modset *set, uint64_t addr);
+
+/* "nt!NtCreateFile", "NtCreateFile" (every module, loaded ones first), or a
+ * module name alone (its base).  0 or SYM_E_NOTFOUND. */
+int sym_modset_lookup(sym_modset *set, const char *name, uint64_t *addr);
+/* "nt!NtCreateFile+0x1a", "nt!KiSystemStartup", "nt+0x1234"; 1 if
+ * anything symbolic was found, 0 (bare hex in buf) otherwise. */
+int sym_modset_symbolize(sym_modset *set, uint64_t addr, char *buf, size_t len);
+
+typedef struct sym_match {
+	sym_module *module;
+	const char *name;       /* symbol name (no module prefix) */
+	uint64_t addr;
+	uint32_t size;          /* 0 when unknown */
+	uint32_t type_index;    /* PDB type of functions/data, 0 if none */
+	int is_code;
+	int is_export;          /* from the export table, not a PDB */
+} sym_match;
+typedef int (*sym_match_cb)(void *ctx, const sym_match *m);
+/* "nt!Nt*", "*!KiSystem?tartup", "Nt*" (= "*!Nt*"): loads the symbols of
+ * matching modules.  Calls cb in (module, address) order; a nonzero return
+ * stops and is returned; otherwise 0, or negative for a bad pattern. */
+int sym_modset_foreach_match(sym_modset *set, const char *pattern, sym_match_cb cb, void *ctx);
+/* ln: the symbol at or below addr and the next one above.  Bit 0 of the
+ * result: before found; bit 1: after found; negative on error. */
+int sym_modset_nearest(sym_modset *set, uint64_t addr, sym_match *before, sym_match *after);
+/* WinDbg-style wildcard (* and ?), case-insensitive: 1 match, 0 not. */
+int sym_wildcard_match(const char *pattern, const char *text);
+
+const char *sym_module_name(const sym_module *m);
+const char *sym_module_image_name(const sym_module *m);   /* sanitized basename */
+uint64_t sym_module_base(const sym_module *m);
+uint32_t sym_module_size(const sym_module *m);
+sym_module_state sym_module_get_state(const sym_module *m);
+const char *sym_module_pdb_path(const sym_module *m);     /* "" if none */
+const char *sym_module_errmsg(const sym_module *m);       /* why no PDB */
+int sym_module_is_user(const sym_module *m);
+void sym_module_set_user(sym_module *m, int user);
+/* Timestamp/checksum as the loader reported them (0 if unknown); the
+ * image headers win once read. */
+void sym_module_set_image_info(sym_module *m, uint32_t timestamp, uint32_t checksum);
+uint32_t sym_module_timestamp(sym_module *m);
+uint32_t sym_module_checksum(sym_module *m);
+/* RSDS record of the image (reads the headers if needed). */
+int sym_module_codeview(sym_module *m, pe_codeview_info *out);
+/* Load symbols now; force = 1 reloads even if already loaded. */
+int sym_module_load(sym_module *m, int force);
+void sym_module_unload(sym_module *m);          /* back to deferred */
+pdb_file *sym_module_pdb(sym_module *m);        /* loads; NULL if none */
+pe_image *sym_module_pe(sym_module *m);         /* headers; NULL if none */
+/* Use an image file / a PDB file instead of target memory / the path
+ * (crash dumps, tests, .reload with an explicit file). */
+int sym_module_set_pe_file(sym_module *m, const char *path);
+int sym_module_set_pdb_file(sym_module *m, const char *path);
+
 /* ---- end of S2 section ---- */
 
 #endif
