@@ -299,6 +299,8 @@ typedef enum kdcom_parse_result {
 	KDCOM_PARSE_BREAKIN,     /* a lone 0x62 between packets (fake targets) */
 } kdcom_parse_result;
 
+/* Pass the same *out for every byte of a frame: the payload is
+ * assembled in it. */
 typedef struct kdcom_parser {
 	int state;
 	uint8_t lead_byte;
@@ -464,9 +466,11 @@ int kdpkt_decode_version(const uint8_t *p, size_t len, kdpkt_version *out);
 
 /* ---- DBGKD_MANIPULATE_STATE64 requests (§7) ----
  * Every encoder fills the 0x38-byte header: ApiNumber, ProcessorLevel 0,
- * Processor, ReturnStatus STATUS_PENDING (as WinDbg), pad 0, union, then
- * any data. Fields WinDbg leaves uninitialised (ProcessorLevel, pad,
- * unused union bytes) are zero here. */
+ * Processor, ReturnStatus STATUS_PENDING (as WinDbg; for Continue and
+ * Continue2 WinDbg puts the continue status there, and so do we), pad 0,
+ * union, then any data. Fields WinDbg leaves uninitialised
+ * (ProcessorLevel, pad, unused union bytes) are zero here. Memory reads
+ * larger than KD_MANIP_MAX_DATA are refused (KDT_E_INVAL). */
 int kdpkt_encode_get_version(uint8_t *buf, size_t cap, uint16_t processor);
 int kdpkt_encode_read_virtual(uint8_t *buf, size_t cap, uint16_t processor,
 		uint64_t address, uint32_t count);
