@@ -176,6 +176,14 @@ class Kd:
                 self.prints.append(payload[16:16 + ln].decode("latin-1"))
             return Packet(LEADER_DATA, ptype, pid, payload)
 
+    def first_data_packet(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            p = self.read_packet(deadline - time.monotonic())
+            if p is not None and p.leader == LEADER_DATA:
+                return p
+        raise KdError("no data packet")
+
     def wait_data(self, want_type, timeout, pred=None):
         deadline = time.monotonic() + timeout
         while True:
@@ -191,7 +199,8 @@ class Kd:
     # ---- attach ----
     def attach(self, timeout=10):
         """Wait for the guest, RESET, and return the first STATE_CHANGE64."""
-        self.s.wait_first_byte(timeout)
+        if self.last_data_id is None:
+            self.s.wait_first_byte(timeout)
         self.send_control(PT_RESET)
         self.next_id = INITIAL_ID
         self.last_data_id = None

@@ -381,7 +381,9 @@ static int KdpDispatch(uint32_t len, uint32_t *continue_status)
             case 2: avail = KdpBuildSpecialRegisters(tmp); break;
             case 3: put64(tmp, world_current_thread()); avail = 8; break;
             }
+            /* Longer requests are cut to the structure (ReactOS kdx64). */
             got = want < avail ? want : avail;
+            want = got;
             memcpy(od, tmp, got);
             if (!avail)
                 put32(r + 0x08, STATUS_UNSUCCESSFUL);
