@@ -1,0 +1,366 @@
+/*
+ * sched.c - a small cooperative scheduler with Windows names.
+ *
+ * One CPU.  Threads run until they wait (KeWaitForSingleObject,
+ * KeDelayExecutionThread); the idle thread (the boot stack, KiInitialThread)
+ * polls the KD breakin byte, wakes threads whose wait is satisfied and
+ * switches to them, or halts until the next 100 Hz tick.
+ *
+ * The point is the saved stacks: KiSwapContext pushes the callee-saved
+ * registers on the thread's own stack and SwapContext stores RSP (pointing at
+ * a _KSWITCH_FRAME) in KTHREAD.KernelStack, so a debugger that unwinds from
+ * KernelStack sees a real chain SwapContext/KiSwapContext <- KiSwapThread <-
+ * KeWaitForSingleObject <- routine <- KiStartSystemThread.
+ * Those functions are noinline and disable_tail_calls so the chain is not
+ * optimised away (a tail call would drop a frame).
+ */
+#include "world.h"
+
+_Static_assert(offsetof(KTHREAD, KernelStack) == KTHREAD_KernelStack,
+               "swapctx.S uses KTHREAD_KernelStack");
+_Static_assert(sizeof(KSWITCH_FRAME) == 0x40 && offsetof(KSWITCH_FRAME, Return) == 0x38 &&
+               offsetof(KSWITCH_FRAME, Rbp) == 0x30, "swapctx.S builds this frame");
+_Static_assert(offsetof(KSTART_FRAME, StartRoutine) == 8 &&
+               offsetof(KSTART_FRAME, StartContext) == 0x10, "KiStartSystemThread reads it");
+
+#define CHAIN __attribute__((noinline, disable_tail_calls))
+
+#define STATUS_SUCCESS 0
+#define STATUS_TIMEOUT 0x102
+
+/* Kernel stacks live in their own region with an unmapped guard page below
+ * each one; the PML4 slot is created here, before any process address space
+ * is made, so every address space shares it. */
+#define KERNEL_STACK_REGION 0xFFFFF88000000000ull
+#define KERNEL_STACK_PAGES  4
+
+KPCR KiInitialPcr __attribute__((aligned(64)));
+KPRCB *KiProcessorBlock[1];
+KTHREAD *KiInitialThread;
+EPROCESS *PsIdleProcess;
+
+static KTHREAD *KiThreadTable[64];
+static ULONG KiThreadCount;
+static ULONG KiNextRun;
+static ULONG64 KiStackCursor = KERNEL_STACK_REGION;
+
+void *world_map_kernel_pages(ULONG pages)
+{
+    ULONG64 base = KiStackCursor + 0x1000;      /* guard page */
+    for (ULONG i = 0; i < pages; i++) {
+        uint64_t pa = mm_alloc_page();
+        if (!pa || mm_map_page(mm_kernel_cr3(), base + i * 0x1000ull, pa,
+                               MM_PRESENT | MM_WRITE) != 0)
+            KeBugCheckEx(0x7D /* INSTALL_MORE_MEMORY */, pages, i, 0, 0);
+    }
+    KiStackCursor = base + pages * 0x1000ull;
+    return (void *)base;
+}
+
+static KPRCB *KeGetCurrentPrcb(void)
+{
+    return &KiInitialPcr.Prcb;
+}
+
+uint64_t world_current_thread(void) { return (uint64_t)KeGetCurrentPrcb()->CurrentThread; }
+uint64_t world_kpcr(void) { return (uint64_t)&KiInitialPcr; }
+uint64_t world_kprcb(void) { return (uint64_t)&KiInitialPcr.Prcb; }
+
+static void InitializeListHead(LIST_ENTRY *h) { h->Flink = h->Blink = h; }
+
+static void InsertTailList(LIST_ENTRY *h, LIST_ENTRY *e)
+{
+    e->Flink = h;
+    e->Blink = h->Blink;
+    h->Blink->Flink = e;
+    h->Blink = e;
+}
+
+static void RemoveEntryList(LIST_ENTRY *e)
+{
+    e->Blink->Flink = e->Flink;
+    e->Flink->Blink = e->Blink;
+    e->Flink = e->Blink = e;
+}
+
+void KeInitializeEvent(KEVENT *Event, ULONG Type, BOOLEAN State)
+{
+    Event->Header.Type = (UCHAR)Type;
+    Event->Header.Size = sizeof(KEVENT) / 4;
+    Event->Header.SignalState = State;
+    InitializeListHead(&Event->Header.WaitListHead);
+}
+
+static void KiInitThreadObject(ETHREAD *t, EPROCESS *p, ULONG tid)
+{
+    KTHREAD *k = &t->Tcb;
+    k->Header.Type = 6;                          /* ThreadObject */
+    k->Header.Size = sizeof(ETHREAD) / 4;
+    InitializeListHead(&k->Header.WaitListHead);
+    InitializeListHead(&k->ApcState.ApcListHead[0]);
+    InitializeListHead(&k->ApcState.ApcListHead[1]);
+    InitializeListHead(&k->WaitListEntry);
+    InitializeListHead(&k->MutantListHead);
+    k->Timer.Header.Type = 8;                    /* TimerNotificationObject */
+    InitializeListHead(&k->Timer.Header.WaitListHead);
+    InitializeListHead(&k->Timer.TimerListEntry);
+    k->ApcState.Process = &p->Pcb;
+    k->Process = &p->Pcb;
+    k->Priority = 8;
+    k->BasePriority = 8;
+    t->Cid.UniqueProcess = p->UniqueProcessId;
+    t->Cid.UniqueThread = (HANDLE)(ULONG64)tid;
+    InitializeListHead(&t->PostBlockList);
+    InitializeListHead(&t->IrpList);
+    InitializeListHead(&t->ActiveTimerListHead);
+    InsertTailList(&p->Pcb.ThreadListHead, &k->ThreadListEntry);
+    InsertTailList(&p->ThreadListHead, &t->ThreadListEntry);
+    p->ActiveThreads++;
+}
+
+void world_sched_init(void)
+{
+    KPCR *pcr = &KiInitialPcr;
+    KPRCB *prcb = &pcr->Prcb;
+    struct { USHORT limit; ULONG64 base; } __attribute__((packed)) gdtr, idtr;
+
+    __asm__ volatile("sgdt %0" : "=m"(gdtr));
+    __asm__ volatile("sidt %0" : "=m"(idtr));
+    pcr->GdtBase = (PVOID)gdtr.base;
+    pcr->IdtBase = (PVOID)idtr.base;
+    pcr->Self = pcr;
+    pcr->CurrentPrcb = prcb;
+    pcr->Used_Self = pcr;
+    pcr->MajorVersion = 1;
+    pcr->MinorVersion = 1;
+    prcb->MxCsr = 0x1F80;
+    prcb->MajorVersion = 1;
+    prcb->MinorVersion = 1;
+    prcb->CpuType = 6;
+    prcb->MHz = 2000;
+    prcb->KernelDirectoryTableBase = mm_kernel_cr3();
+    memcpy(prcb->VendorString, "GenuineIntel", 13);
+    KiProcessorBlock[0] = prcb;
+
+    /* The idle process (PID 0) is not in PsActiveProcessHead, as on Windows. */
+    PsIdleProcess = mm_alloc(sizeof(EPROCESS));
+    PsIdleProcess->Pcb.Header.Type = 3;
+    PsIdleProcess->Pcb.DirectoryTableBase = mm_kernel_cr3();
+    InitializeListHead(&PsIdleProcess->Pcb.ThreadListHead);
+    InitializeListHead(&PsIdleProcess->ThreadListHead);
+    InitializeListHead(&PsIdleProcess->ActiveProcessLinks);
+    memcpy(PsIdleProcess->ImageFileName, "Idle", 5);
+
+    ETHREAD *idle = mm_alloc(sizeof(ETHREAD));
+    KiInitThreadObject(idle, PsIdleProcess, 0);
+    ULONG64 rsp;
+    __asm__ volatile("mov %%rsp, %0" : "=r"(rsp));
+    idle->Tcb.InitialStack = (PVOID)((rsp + 0x3FFF) & ~0x3FFFull);
+    idle->Tcb.StackBase = idle->Tcb.InitialStack;
+    idle->Tcb.StackLimit = (PVOID)((ULONG64)idle->Tcb.InitialStack - 0x4000);
+    idle->Tcb.State = Running;
+    idle->Tcb.Priority = 0;
+    KiInitialThread = &idle->Tcb;
+    prcb->CurrentThread = &idle->Tcb;
+    prcb->IdleThread = &idle->Tcb;
+    prcb->RspBase = (ULONG64)idle->Tcb.InitialStack;
+
+    /* Create the stack region's page-table slot now (see KERNEL_STACK_REGION). */
+    world_map_kernel_pages(1);
+}
+
+ETHREAD *world_create_thread(EPROCESS *p, KSTART_ROUTINE *routine, PVOID ctx, ULONG tid)
+{
+    ETHREAD *t = mm_alloc(sizeof(ETHREAD));
+    KTHREAD *k = &t->Tcb;
+    UCHAR *limit = world_map_kernel_pages(KERNEL_STACK_PAGES);
+    ULONG64 base = (ULONG64)limit + KERNEL_STACK_PAGES * 0x1000ull;
+
+    KiInitThreadObject(t, p, tid);
+    k->StackLimit = limit;
+    k->StackBase = (PVOID)base;
+    k->InitialStack = (PVOID)(base - 0x40);
+    t->StartAddress = (PVOID)routine;
+    t->Win32StartAddress = (PVOID)routine;
+
+    /* Initial frame: a _KSWITCH_FRAME whose Return is KiStartSystemThread,
+     * and above it the _KSTART_FRAME that function reads.  The start frame is
+     * 16-byte aligned (what SwapContext leaves for its return, see
+     * swapctx.S). */
+    KSTART_FRAME *sf = (KSTART_FRAME *)((base - 0x40) & ~0xFull);
+    KSWITCH_FRAME *sw = (KSWITCH_FRAME *)sf - 1;
+    memset(sw, 0, sizeof *sw + sizeof *sf);
+    sf->StartRoutine = (ULONG64)routine;
+    sf->StartContext = (ULONG64)ctx;
+    sw->Return = (ULONG64)KiStartSystemThread;
+    k->KernelStack = sw;
+    k->State = Ready;
+    k->WaitTime = (ULONG)ke_ticks();
+    KiThreadTable[KiThreadCount++] = k;
+    return t;
+}
+
+/* A thread whose wait is over becomes Ready. */
+static void KiCheckWaits(void)
+{
+    ULONG64 now = ke_ticks();
+    for (ULONG i = 0; i < KiThreadCount; i++) {
+        KTHREAD *k = KiThreadTable[i];
+        if (k->State != Waiting || !k->WaitBlockList)
+            continue;
+        KWAIT_BLOCK *wb = k->WaitBlockList;
+        if (wb->Object == &k->Timer) {
+            if (now >= k->Timer.DueTime.QuadPart) {
+                k->WaitStatus = STATUS_SUCCESS;
+                k->WaitBlockList = NULL;
+                k->State = Ready;
+            }
+        } else {
+            DISPATCHER_HEADER *h = wb->Object;
+            if (h->SignalState > 0) {
+                if (h->Type == 1)       /* SynchronizationEvent: auto-reset */
+                    h->SignalState = 0;
+                RemoveEntryList(&wb->WaitListEntry);
+                k->WaitStatus = STATUS_SUCCESS;
+                k->WaitBlockList = NULL;
+                k->State = Ready;
+            }
+        }
+    }
+}
+
+static KTHREAD *KiSelectReadyThread(void)
+{
+    for (ULONG n = 0; n < KiThreadCount; n++) {
+        ULONG i = (KiNextRun + n) % KiThreadCount;
+        if (KiThreadTable[i]->State == Ready) {
+            KiNextRun = i + 1;
+            return KiThreadTable[i];
+        }
+    }
+    return NULL;
+}
+
+/* Inlined into its callers so the saved chain is KiSwapContext <- KiSwapThread. */
+static inline __attribute__((always_inline)) void KiSwitchTo(KTHREAD *cur, KTHREAD *next)
+{
+    KPRCB *prcb = KeGetCurrentPrcb();
+    uint64_t flags = ke_disable_interrupts();
+    if (cur->State == Running)
+        cur->State = (cur == prcb->IdleThread) ? Standby : Ready;
+    next->State = Running;
+    next->ContextSwitches++;
+    prcb->CurrentThread = next;
+    prcb->ContextSwitches++;
+    KiSwapContext(cur, next);
+    /* back on cur's stack */
+    prcb->CurrentThread = cur;
+    cur->State = Running;
+    ke_restore_interrupts(flags);
+}
+
+/* The current thread has set up its wait (State = Waiting): run someone else
+ * until the wait is satisfied; returns the wait status. */
+CHAIN LONG64 KiSwapThread(KTHREAD *Thread, KPRCB *Prcb)
+{
+    KTHREAD *next = KiSelectReadyThread();
+    if (!next)
+        next = Prcb->IdleThread;
+    if (next != Thread)
+        KiSwitchTo(Thread, next);
+    return Thread->WaitStatus;
+}
+
+CHAIN NTSTATUS KeWaitForSingleObject(PVOID Object, ULONG WaitReason, CHAR WaitMode,
+                                     BOOLEAN Alertable, LARGE_INTEGER *Timeout)
+{
+    KPRCB *prcb = KeGetCurrentPrcb();
+    KTHREAD *t = prcb->CurrentThread;
+    DISPATCHER_HEADER *h = Object;
+    (void)Alertable;
+    (void)Timeout;                      /* waits here are untimed */
+
+    if (h->SignalState > 0) {
+        if (h->Type == 1)
+            h->SignalState = 0;
+        return STATUS_SUCCESS;
+    }
+    KWAIT_BLOCK *wb = &t->WaitBlock[0];
+    wb->Thread = t;
+    wb->Object = Object;
+    wb->WaitType = 1;                   /* WaitAny */
+    wb->BlockState = 2;
+    InsertTailList(&h->WaitListHead, &wb->WaitListEntry);
+    t->WaitBlockList = wb;
+    t->WaitReason = (UCHAR)WaitReason;
+    t->WaitMode = WaitMode;
+    t->WaitTime = (ULONG)ke_ticks();
+    t->State = Waiting;
+    NTSTATUS status = (NTSTATUS)KiSwapThread(t, prcb);
+    return status;
+}
+
+/* Interval: negative = relative, in 100 ns units; rounded up to 10 ms ticks. */
+CHAIN NTSTATUS KeDelayExecutionThread(CHAR WaitMode, BOOLEAN Alertable, LARGE_INTEGER *Interval)
+{
+    KPRCB *prcb = KeGetCurrentPrcb();
+    KTHREAD *t = prcb->CurrentThread;
+    LONG64 rel = Interval->QuadPart < 0 ? -Interval->QuadPart : Interval->QuadPart;
+    ULONG64 ticks = (ULONG64)(rel + 99999) / 100000;
+    (void)Alertable;
+
+    if (ticks == 0)
+        ticks = 1;
+    t->Timer.DueTime.QuadPart = ke_ticks() + ticks;
+    t->Timer.Header.SignalState = 0;
+    KWAIT_BLOCK *wb = &t->WaitBlock[3];  /* the timer wait block, as on Windows */
+    wb->Thread = t;
+    wb->Object = &t->Timer;
+    wb->WaitType = 1;
+    t->WaitBlockList = wb;
+    t->WaitReason = DelayExecution;
+    t->WaitMode = WaitMode;
+    t->WaitTime = (ULONG)ke_ticks();
+    t->State = Waiting;
+    NTSTATUS status = (NTSTATUS)KiSwapThread(t, prcb);
+    return status;
+}
+
+CHAIN NTSTATUS NtWaitForSingleObject(PVOID Object, BOOLEAN Alertable, LARGE_INTEGER *Timeout)
+{
+    NTSTATUS status = KeWaitForSingleObject(Object, UserRequest, 1 /* UserMode */,
+                                            Alertable, Timeout);
+    return status;
+}
+
+/* A system thread's routine returned (KiStartSystemThread calls this). */
+__declspec(noreturn) void PspTerminateSystemThread(void);
+__declspec(noreturn) void PspTerminateSystemThread(void)
+{
+    KPRCB *prcb = KeGetCurrentPrcb();
+    KTHREAD *t = prcb->CurrentThread;
+    ETHREAD *et = (ETHREAD *)t;
+    EPROCESS *p = (EPROCESS *)t->Process;
+    t->State = Terminated;
+    if (p->ActiveThreads)
+        p->ActiveThreads--;
+    (void)et;
+    for (;;)
+        KiSwapThread(t, prcb);
+}
+
+/* The idle thread: poll for the debugger, run ready threads, else halt. */
+CHAIN __declspec(noreturn) void KiIdleLoop(void)
+{
+    KPRCB *prcb = KeGetCurrentPrcb();
+    KTHREAD *idle = prcb->IdleThread;
+    for (;;) {
+        kd_poll_breakin();
+        KiCheckWaits();
+        KTHREAD *next = KiSelectReadyThread();
+        if (next)
+            KiSwitchTo(idle, next);
+        else
+            ke_idle_wait();
+    }
+}
