@@ -206,15 +206,34 @@ class Kd:
         self.last_data_id = None
         return self.wait_data(PT_STATE_CHANGE64, timeout)
 
-    def breakin(self, timeout=10):
+    def breakin(self, timeout=10, skip_load_symbols=True):
+        """Send 0x62 until a state change arrives.  LoadSymbols stops the
+        kernel makes on its own (drivers loading at boot) are continued."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.s.write(b"b")
             try:
-                return self.wait_data(PT_STATE_CHANGE64, 0.5)
+                p = self.wait_data(PT_STATE_CHANGE64, 0.5)
             except KdError:
-                pass
+                continue
+            if skip_load_symbols and u32(p.payload, 0) == 0x3031:
+                self.continue2()
+                continue
+            return p
         raise KdError("no state change after breakin")
+
+    def run_boot(self, settle=0.3):
+        """Continue from the current stop and through the boot-time
+        LoadSymbols stops, until the kernel has been quiet for `settle` s."""
+        self.continue2()
+        while True:
+            try:
+                p = self.wait_data(PT_STATE_CHANGE64, settle)
+            except KdError:
+                return
+            if u32(p.payload, 0) != 0x3031:
+                raise KdError("unexpected stop while booting: %#x" % u32(p.payload, 0x20))
+            self.continue2()
 
     # ---- manipulate ----
     def request(self, api, u=b"", data=b"", reply=True, timeout=10):

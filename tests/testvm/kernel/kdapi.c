@@ -340,6 +340,16 @@ static uint32_t KdpGetVersion(uint8_t *r)
     return 0;
 }
 
+/* MSR indices outside the architectural ranges #GP on real CPUs, but QEMU's
+ * TCG returns 0 for them; refuse them here so the debugger sees the
+ * STATUS_NO_SUCH_DEVICE a real machine gives.  A #GP inside the range is
+ * still caught by KdpSafeRdmsr/KdpSafeWrmsr. */
+static int KdpMsrIndexExists(uint32_t msr)
+{
+    return msr < 0x2000 || (msr >= 0xC0000000u && msr < 0xC0002000u) ||
+           (msr >= 0xC0010000u && msr < 0xC0012000u);
+}
+
 /* Returns 1 when the request resumes execution (Continue/Continue2). */
 static int KdpDispatch(uint32_t len, uint32_t *continue_status)
 {
@@ -472,7 +482,7 @@ static int KdpDispatch(uint32_t len, uint32_t *continue_status)
 
     case DbgKdReadMachineSpecificRegister: {
         uint64_t v;
-        if (KdpSafeRdmsr(get32(q + 0x10), &v)) {
+        if (!KdpMsrIndexExists(get32(q + 0x10)) || KdpSafeRdmsr(get32(q + 0x10), &v)) {
             put32(r + 0x08, STATUS_NO_SUCH_DEVICE);
         } else {
             put32(r + 0x14, (uint32_t)v);
@@ -483,7 +493,7 @@ static int KdpDispatch(uint32_t len, uint32_t *continue_status)
 
     case DbgKdWriteMachineSpecificRegister: {
         uint64_t v = get32(q + 0x14) | (uint64_t)get32(q + 0x18) << 32;
-        if (KdpSafeWrmsr(get32(q + 0x10), v))
+        if (!KdpMsrIndexExists(get32(q + 0x10)) || KdpSafeWrmsr(get32(q + 0x10), v))
             put32(r + 0x08, STATUS_NO_SUCH_DEVICE);
         break;
     }

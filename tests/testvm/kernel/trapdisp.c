@@ -46,6 +46,9 @@ void KiTrapDispatch(KX_TRAP_FRAME *tf)
         return;
     }
     case 1: {                                    /* single step or hardware breakpoint */
+        /* TF is the debugger's to set again (Continue2 TraceFlag); do not
+         * report it as part of the stopped context. */
+        tf->rflags &= ~EFLAGS_TF;
         KdpTrap(tf, STATUS_SINGLE_STEP, 0, NULL, 0);
         return;
     }
