@@ -43,6 +43,23 @@ static int is_j_command(const char *p)
 	return p[0] == 'j' && (p[1] == 0 || is_blank(p[1]) || p[1] == '(');
 }
 
+/* Scripts written over several lines ("$$><" joins them, as WinDbg
+ * does) put a block's braces or its .else/.elsif on the next line:
+ *   .if (cond)
+ *   {
+ *   }
+ *   .else
+ * so a separator followed by '{', ".else" or ".elsif" does not end the
+ * command. */
+static int continues_block(const char *after_sep)
+{
+	const char *q = kd_skip_blanks(after_sep);
+	if (*q == '{')
+		return 1;
+	return starts_word(q, ".else") || starts_word(q, ".elsif") ||
+	       (strncmp(q, ".else{", 6) == 0) || (strncmp(q, ".elsif(", 7) == 0);
+}
+
 /* End of a command that runs to the next ';' or newline, respecting quotes
  * and braces (and j's single-quoted lists). */
 static const char *scan_command(const char *p)
@@ -84,6 +101,8 @@ static const char *scan_command(const char *p)
 				if (*q == '\'')
 					continue;
 			}
+			if (continues_block(p + 1))
+				continue;
 			return p;
 		}
 	}
@@ -266,3 +285,107 @@ size_t kd_cmdline_keyword(const char *p, const char *word)
 		return 0;
 	return n;
 }
+
+/* ---- alias expansion (the state lives in script.c) ---- */
+
+static int is_ident(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '$';
+}
+
+typedef struct outbuf {
+	char *p;
+	size_t cap, len;
+	int overflow;
+} outbuf;
+
+static void ob_put(outbuf *o, const char *s, size_t n)
+{
+	if (o->len + n >= o->cap) {
+		o->overflow = 1;
+		return;
+	}
+	memcpy(o->p + o->len, s, n);
+	o->len += n;
+	o->p[o->len] = 0;
+}
+
+static const struct kd_lang_alias *find_alias(const struct kd_lang_alias *a, size_t n,
+					      const char *name, size_t len)
+{
+	/* Alias names are case-sensitive in WinDbg. */
+	for (size_t i = 0; i < n; i++)
+		if (strlen(a[i].name) == len && strncmp(a[i].name, name, len) == 0)
+			return &a[i];
+	return NULL;
+}
+
+/* Commands whose own arguments name aliases: their words are not
+ * replaced (otherwise `ad Foo` would delete the value of Foo). */
+static int manages_aliases(const char *cmd)
+{
+	static const char *const names[] = { "as", "aS", "ad", "al" };
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		size_t n = strlen(names[i]);
+		if (strncmp(cmd, names[i], n) == 0 && (cmd[n] == 0 || isspace((unsigned char)cmd[n])))
+			return 1;
+	}
+	return 0;
+}
+
+int kd_alias_expand(const struct kd_lang_alias *aliases, size_t n, const char *cmd,
+		    char *out, size_t outlen)
+{
+	outbuf o = { out, outlen, 0, 0 };
+	if (outlen)
+		out[0] = 0;
+	int plain = !manages_aliases(kd_skip_blanks(cmd));
+	int in_dq = 0;
+	const char *p = cmd;
+	while (*p) {
+		if (p[0] == '$' && p[1] == '{') {
+			const char *close = strchr(p, '}');
+			if (close) {
+				const char *name = p + 2;
+				int verbatim = 0;
+				if (strncmp(name, "/v:", 3) == 0) {
+					verbatim = 1;
+					name += 3;
+				}
+				const struct kd_lang_alias *a =
+					find_alias(aliases, n, name, (size_t)(close - name));
+				if (verbatim) {
+					ob_put(&o, "${", 2);
+					ob_put(&o, name, (size_t)(close - name + 1));
+				} else if (a) {
+					ob_put(&o, a->value, strlen(a->value));
+				} else {
+					/* Unknown ${x}: WinDbg leaves it as typed. */
+					ob_put(&o, p, (size_t)(close - p + 1));
+				}
+				p = close + 1;
+				continue;
+			}
+		}
+		if (*p == '"')
+			in_dq = !in_dq;
+		if (plain && !in_dq && is_ident(*p) && (p == cmd || !is_ident(p[-1]))) {
+			const char *e = p;
+			while (is_ident(*e))
+				e++;
+			/* Whole words only, and not the module part of a!b. */
+			const struct kd_lang_alias *a = *e == '!' ? NULL
+				: find_alias(aliases, n, p, (size_t)(e - p));
+			if (a)
+				ob_put(&o, a->value, strlen(a->value));
+			else
+				ob_put(&o, p, (size_t)(e - p));
+			p = e;
+			continue;
+		}
+		ob_put(&o, p, 1);
+		p++;
+	}
+	return o.overflow ? -1 : 0;
+}
+

@@ -69,4 +69,21 @@ const char *kd_cmdline_match(const char *p);
  * "L", "L?", "-b" style switches.  Returns the length matched or 0. */
 size_t kd_cmdline_keyword(const char *p, const char *word);
 
+/*
+ * Alias expansion over an explicit table (the session's table lives in
+ * script.c; kd_lang_expand_aliases applies it):
+ *   ${name}  anywhere, ${/v:name} stays as the text "${name}";
+ *   name     as a whole word outside double quotes, except in the alias
+ *            commands themselves (as aS ad al) and before '!' (a module).
+ * Alias names are case-sensitive.  Returns 0, or -1 if out is too small.
+ */
+#define KD_ALIAS_NAME 64
+#define KD_ALIAS_VALUE 1024
+struct kd_lang_alias {
+	char name[KD_ALIAS_NAME];
+	char value[KD_ALIAS_VALUE];
+};
+int kd_alias_expand(const struct kd_lang_alias *aliases, size_t n, const char *cmd,
+		    char *out, size_t outlen);
+
 #endif

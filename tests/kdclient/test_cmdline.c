@@ -78,6 +78,11 @@ int main(void)
 	/* Newlines separate commands (scripts). */
 	SPLIT("r\ndq rsp\n\ng", "r|dq rsp|g");
 	SPLIT(".if (1) {\n r\n g\n}\nk", ".if (1) {\n r\n g\n}|k");
+	/* Multi-line blocks: braces and .else on their own lines. */
+	SPLIT(".if (1)\n{\n r\n}\n.else\n{\n g\n}\nk", ".if (1)\n{\n r\n}\n.else\n{\n g\n}|k");
+	SPLIT(".if (1) { r }; .elsif (2) { t }; .else { g }; k",
+	      ".if (1) { r }; .elsif (2) { t }; .else { g }|k");
+	SPLIT("r; .elsewhere", "r|.elsewhere");
 	/* Unterminated quote: the command runs to the end. */
 	SPLIT(".echo \"abc; def", ".echo \"abc; def");
 

@@ -1,0 +1,81 @@
+/*
+ * script.h - the command language's session state (struct kd_lang_state:
+ * aliases, where the next d* / u continue, script nesting) and the pieces
+ * the engine calls: alias expansion before each command, the evaluator
+ * environment built on the session, script files.
+ *
+ * The state lives in the session's language slot (kd_session_lang), created
+ * on first use by kd_lang().
+ */
+#ifndef KDCLIENT_SCRIPT_H
+#define KDCLIENT_SCRIPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cmdline.h"
+#include "command.h"
+#include "expr.h"
+
+#define KD_ALIAS_MAX 64
+
+struct kd_lang_state {
+	/* d*: the next address and the last kind ("db", "dq") for a bare `d`
+	 * or a repeated command without an address. */
+	uint64_t dump_next;
+	int dump_valid;
+	char dump_kind[8];
+	/* u / ub: where the next `u` continues. */
+	uint64_t disasm_next;
+	int disasm_valid;
+	/* as / aS / ad / al */
+	struct kd_lang_alias aliases[KD_ALIAS_MAX];
+	size_t nalias;
+	/* $$>< nesting (a script that runs itself must stop somewhere) */
+	int script_depth;
+	/* .break / .continue seen in the running loop body */
+	int loop_ctl;
+	/* $arg1.. of the innermost $$>a< script */
+	char args[10][256];
+	int nargs;
+};
+
+/* The session's language state, created on first use (never NULL unless
+ * out of memory). */
+struct kd_lang_state *kd_lang(kd_session *s);
+
+/*
+ * Alias expansion, done by the engine on each command before dispatch
+ * (WinDbg expands aliases when a command is about to run, so a command
+ * string sees values set by earlier commands on the same line):
+ *   ${name}  anywhere (${/v:name} keeps the text "${name}" unexpanded),
+ *   name     as a whole word, except in the commands that manage aliases.
+ * Returns 0 (out holds the command, possibly unchanged) or negative when
+ * the result does not fit.
+ */
+int kd_lang_expand_aliases(kd_session *s, const char *cmd, char *out, size_t outlen);
+
+/* The pure core, kd_alias_expand, is in cmdline.h. */
+
+/*
+ * An evaluator environment reading the session: registers of the current
+ * context, memory of the current view, symbols of the module set,
+ * $t0..$t19 (kd_session_tregs), $ip, $csp, $retreg, $ra (first stack slot
+ * on x86/x64 at function entry is not assumed: $ra is read from [rsp] only
+ * when the session cannot do better), $exentry and friends.  The engine's
+ * kd_eval can be: kd_lang_env(s, &env); return kd_expr_eval(&env, ...).
+ */
+void kd_lang_env(kd_session *s, kd_expr_env *env);
+
+/* kd_eval as a kd_expr_eval_fn (ctx = kd_session *), for kd_expr_range. */
+int kd_lang_eval_fn(void *session, const char *text, uint64_t *value,
+		    const char **end, char *err, size_t errlen);
+
+/* Set $t0..$t19 (`r $t0 = 5`); returns 0 or KD_E_INVAL for other names. */
+int kd_lang_set_pseudo(kd_session *s, const char *name, uint64_t value);
+
+/* Run a script file: every line, as if typed, with $arg1.. set from args
+ * (NULL for $$><).  Lines are joined so that { } blocks may span lines. */
+int kd_lang_run_file(kd_session *s, const char *path, const char *args);
+
+#endif
