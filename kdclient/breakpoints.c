@@ -211,6 +211,20 @@ static uint64_t dr7_bits(const kd_bp *bp)
 	return (1ull << (2 * s)) | ((uint64_t)rw << (16 + 4 * s)) | ((uint64_t)len << (18 + 4 * s));
 }
 
+uint64_t kd_bplist_dr7(kd_bplist *l, int skip, uint64_t skip_addr)
+{
+	uint64_t dr7 = 0x400;
+	for (size_t i = 0; i < l->n; i++) {
+		kd_bp *bp = l->v[i];
+		if (bp->kind != KD_BP_HW || !bp->enabled || bp->deferred || bp->slot < 0)
+			continue;
+		if (skip && bp->addr == skip_addr && bp->access == 'e')
+			continue;
+		dr7 |= dr7_bits(bp);
+	}
+	return dr7;
+}
+
 void kd_bplist_debug_regs(kd_bplist *l, uint64_t dr[4])
 {
 	memset(dr, 0, 4 * sizeof(dr[0]));

@@ -68,6 +68,9 @@ int kd_bp_parse_ids(const char *text, unsigned char sel[KD_BP_MAX_ID]);
 typedef void (*kd_bp_warn_fn)(void *ctx, const char *msg);
 uint64_t kd_bplist_insert(kd_bplist *l, kd_target *t, int skip_soft, uint64_t skip_addr,
 			  int skip_hw, kd_bp_warn_fn warn, void *wctx);
+/* DR7 for the enabled hardware breakpoints, leaving out an execute
+ * breakpoint at skip_addr when skip is set (stepping off it). */
+uint64_t kd_bplist_dr7(kd_bplist *l, int skip, uint64_t skip_addr);
 /* The DR0-3 values for the hardware breakpoints (0 for unused slots). */
 void kd_bplist_debug_regs(kd_bplist *l, uint64_t dr[4]);
 /* Remove every inserted software breakpoint (tolerates targets that already

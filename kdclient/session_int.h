@@ -53,9 +53,18 @@ struct kd_session {
 	uint64_t resume_until;
 	int exec_depth;              /* nesting of kd_execute */
 	int in_event;                /* running a breakpoint command string */
+	int cmd_glued;               /* the running command's args follow its name directly */
 	int quit;                    /* q / qd seen: leave the REPL */
 	int link_stats;              /* print link counters on exit */
 	int stop_quiet;              /* do not print the stop banner */
+	/* stop handling (run.c) */
+	int pc_adjusted;             /* int3 at PC already skipped this stop */
+	int bugcheck_stop;           /* this stop is a bugcheck break */
+	int expect_reboot;           /* next state change comes from a new boot */
+	int break_on_attach;         /* -b */
+	int banner_done;
+	struct kd_disasm *dis;
+	unsigned dis_bits;
 	/* exception/event filters (events.c): index into its static table */
 	unsigned char filter_break[32];   /* 0 ignore, 1 output, 2 break 1st, 3 break 2nd */
 	int filters_init;
@@ -65,5 +74,7 @@ struct kd_session {
 /* Engine-internal session helpers (session.c). */
 int kd_session_catch_sigint(kd_session *s);   /* block SIGINT, read it via signalfd */
 int kd_session_sigfd(kd_session *s);
+struct kd_expr_env;
+void kd_session_expr_env(kd_session *s, struct kd_expr_env *env);   /* eval.c */
 
 #endif

@@ -50,6 +50,8 @@ typedef struct kd_context {
  * Returns 0, or KD_E_INVAL for a name this architecture does not have. */
 int kd_context_get(const kd_context *ctx, const char *name, uint64_t *value);
 int kd_context_set(kd_context *ctx, const char *name, uint64_t value);
+/* Width of a register in bytes (1, 2, 4, 8), 0 if the name is unknown. */
+unsigned kd_context_reg_size(const kd_context *ctx, const char *name);
 uint64_t kd_context_pc(const kd_context *ctx);   /* rip / eip */
 uint64_t kd_context_sp(const kd_context *ctx);   /* rsp / esp */
 uint64_t kd_context_fp(const kd_context *ctx);   /* rbp / ebp */
