@@ -204,8 +204,9 @@ int pdb_symbol_at(pdb_file *pdb, uint32_t rva, const char **name,
 int pdb_symbol_at_ex(pdb_file *pdb, uint32_t rva, pdb_symbol *out,
                      uint32_t *disp);
 
-/* Calls cb for every symbol (address order); a nonzero return stops the
- * walk and is returned.  Returns 0 or negative SYM_E_*. */
+/* Calls cb for every symbol: those without an RVA (rva 0: absolute or
+ * linker pseudo-section symbols) first, then in address order.  A nonzero
+ * return stops the walk and is returned.  Returns 0 or negative SYM_E_*. */
 typedef int (*pdb_symbol_cb)(void *ctx, const pdb_symbol *sym);
 int pdb_foreach_symbol(pdb_file *pdb, pdb_symbol_cb cb, void *ctx);
 
