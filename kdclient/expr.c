@@ -585,6 +585,7 @@ int kd_expr_range(kd_expr_eval_fn eval, void *ctx, const char *text,
 			}
 			out->count = count;
 			out->have_count = 1;
+			out->by_end = 1;
 		}
 	}
 	if (end)

@@ -76,6 +76,7 @@ typedef struct kd_range {
 	uint64_t addr;
 	uint64_t count;
 	int have_addr, have_count;
+	int by_end;          /* count came from a second address, not L */
 } kd_range;
 int kd_expr_range(kd_expr_eval_fn eval, void *ctx, const char *text,
 		  size_t elem_size, kd_range *out, const char **end,

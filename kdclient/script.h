@@ -78,4 +78,14 @@ int kd_lang_set_pseudo(kd_session *s, const char *name, uint64_t value);
  * (NULL for $$><).  Lines are joined so that { } blocks may span lines. */
 int kd_lang_run_file(kd_session *s, const char *path, const char *args);
 
+/*
+ * Disassembly for other commands (cmd_disasm.c): print `count`
+ * instructions from addr in `u`'s shape, with the "module!symbol:" header
+ * line before the first one (when header is set) and before every
+ * instruction that starts a symbol.  The engine prints the current
+ * instruction after `r`, a step or a stop with count 1.  *next (optional)
+ * gets the address after the last instruction.  0 or negative.
+ */
+int kd_disasm_show(kd_session *s, uint64_t addr, unsigned count, int header, uint64_t *next);
+
 #endif
