@@ -63,6 +63,10 @@ def main():
         s = stop(kd)
         check(s.code == STATUS_BREAKPOINT and s.pc == step, "int3 hit at KiStepTestRoutine (pc %#x)" % s.pc)
         check(s.exc_address == step, "ExceptionAddress on the int3")
+        st, ctx = kd.get_context()
+        st, ret = kd.read_virtual(u64(ctx, 0x98), 8)
+        kus = syms["KeUpdateSystemTime"]
+        check(kus < u64(ret, 0) < kus + 0x40, "return address into KeUpdateSystemTime (%#x)" % u64(ret, 0))
         check(s.stream == orig[:s.icount], "instruction stream shows original bytes")
         # Breakpoints inside the reported instruction bytes were deleted.
         check(kd.restore_breakpoint(h) == STATUS_UNSUCCESSFUL, "breakpoint deleted at stop")

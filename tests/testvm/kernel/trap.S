@@ -59,27 +59,53 @@ TRAP_NOERR 32
 TRAP_NOERR 39
 TRAP_NOERR 45
 
+/* Unwind info (UWOP_PUSH_MACHFRAME etc.) so a stack walk can go from
+ * KiTrapDispatch through the trap frame into the interrupted code, as it
+ * does through nt!KiInterruptDispatch frames on Windows.  At the call the
+ * stack holds: 32 home bytes, fxsave (512), 15 GPRs, vector, error code,
+ * then the machine frame. */
+        .seh_proc KiTrapCommon
 KiTrapCommon:
+        .seh_pushframe @code
+        .seh_stackalloc 8
         pushq   %r15
+        .seh_pushreg %r15
         pushq   %r14
+        .seh_pushreg %r14
         pushq   %r13
+        .seh_pushreg %r13
         pushq   %r12
+        .seh_pushreg %r12
         pushq   %r11
+        .seh_pushreg %r11
         pushq   %r10
+        .seh_pushreg %r10
         pushq   %r9
+        .seh_pushreg %r9
         pushq   %r8
+        .seh_pushreg %r8
         pushq   %rbp
+        .seh_pushreg %rbp
         pushq   %rdi
+        .seh_pushreg %rdi
         pushq   %rsi
+        .seh_pushreg %rsi
         pushq   %rdx
+        .seh_pushreg %rdx
         pushq   %rcx
+        .seh_pushreg %rcx
         pushq   %rbx
+        .seh_pushreg %rbx
         pushq   %rax
+        .seh_pushreg %rax
         subq    $512, %rsp
-        fxsave  (%rsp)
-        cld
-        movq    %rsp, %rcx
+        .seh_stackalloc 512
         subq    $32, %rsp
+        .seh_stackalloc 32
+        .seh_endprologue
+        leaq    32(%rsp), %rcx
+        fxsave  (%rcx)
+        cld
         call    KiTrapDispatch
         addq    $32, %rsp
         fxrstor (%rsp)
@@ -101,6 +127,7 @@ KiTrapCommon:
         popq    %r15
         addq    $16, %rsp
         iretq
+        .seh_endproc
 
 /* nt!DbgBreakPoint: the classic int3; ret. */
         .globl DbgBreakPoint
