@@ -408,6 +408,25 @@ uint64_t pdb_type_size(pdb_file *pdb, uint32_t ti)
  * record (MSVC splits field lists larger than a record can hold). */
 typedef int (*member_fn)(void *ctx, const pdb_member *m);
 
+/* Compilers store enumerators with whatever numeric leaf fits (clang
+ * writes -70000 in an int enum as LF_ULONG 4294897296); the value a user
+ * expects follows the enum's underlying type. */
+static int64_t enum_value(const pdb_type *parent, uint64_t u, int64_t s)
+{
+	if (parent->kind != PDB_TYPE_ENUM || parent->elem_ti >= 0x1000)
+		return s;
+	static const uint8_t signed_codes[] = { 0x10, 0x11, 0x12, 0x13, 0x68, 0x70, 0x72, 0x74, 0x76 };
+	uint32_t size = pdb_basic_size(parent->elem_ti);
+	for (size_t i = 0; i < sizeof signed_codes; i++) {
+		if ((parent->elem_ti & 0xff) != signed_codes[i] || size == 0 || size >= 8)
+			continue;
+		uint64_t sign = 1ull << (size * 8 - 1);
+		uint64_t v = u & ((sign << 1) - 1);
+		return (int64_t)(v ^ sign) - (int64_t)sign;
+	}
+	return s;
+}
+
 static int walk_fields(pdb_file *pdb, uint32_t ti, member_fn fn, void *ctx)
 {
 	pdb_type t;
@@ -417,6 +436,9 @@ static int walk_fields(pdb_file *pdb, uint32_t ti, member_fn fn, void *ctx)
 	if (t.kind != PDB_TYPE_STRUCT && t.kind != PDB_TYPE_CLASS &&
 	    t.kind != PDB_TYPE_UNION && t.kind != PDB_TYPE_ENUM)
 		return pdb_fail(pdb, SYM_E_INVAL, "type %#x has no members", ti);
+	if (t.forward)
+		return pdb_fail(pdb, SYM_E_NOTFOUND, "%s is only declared (forward reference, no definition)",
+		                t.name);
 	uint32_t fl = t.field_list;
 	for (int hops = 0; fl && hops < 1024; hops++) {
 		uint16_t leaf;
@@ -454,6 +476,7 @@ static int walk_fields(pdb_file *pdb, uint32_t ti, member_fn fn, void *ctx)
 				m.kind = PDB_MEMBER_ENUMERATE;
 				pdb_read_numeric(&c, &m.uvalue, &m.value);
 				m.name = sym_cur_str(&c);
+				m.value = enum_value(&t, m.uvalue, m.value);
 				break;
 			case LF_BCLASS:
 				sym_cur_skip(&c, 2);

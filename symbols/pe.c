@@ -291,7 +291,9 @@ static size_t pe_file_chunk(pe_image *pe, uint32_t rva, uint8_t *buf, size_t len
 	}
 	for (size_t i = 0; i < pe->nsections; i++) {
 		const pe_section *s = &pe->sections[i];
-		uint32_t vsize = s->virtual_size ? s->virtual_size : s->raw_size;
+		/* files often carry raw data rounded up past VirtualSize;
+		 * those bytes are readable too */
+		uint32_t vsize = s->virtual_size > s->raw_size ? s->virtual_size : s->raw_size;
 		if (rva < s->virtual_address || rva - s->virtual_address >= vsize)
 			continue;
 		uint32_t in = rva - s->virtual_address;

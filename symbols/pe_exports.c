@@ -101,7 +101,16 @@ static int load_exports(pe_image *pe)
 	}
 	uint32_t span = 0;
 	if (nname) {
+		/* the last name ends within 512 bytes and inside its section;
+		 * reading past the section would hit unbacked/unmapped bytes */
 		uint64_t end = (uint64_t)hi + 512;
+		for (size_t i = 0; i < pe->nsections; i++) {
+			const pe_section *sec = &pe->sections[i];
+			uint64_t sz = sec->virtual_size > sec->raw_size ? sec->virtual_size : sec->raw_size;
+			if (hi >= sec->virtual_address && hi - sec->virtual_address < sz &&
+			    sec->virtual_address + sz < end)
+				end = sec->virtual_address + sz;
+		}
 		if (pe->size_of_image && end > pe->size_of_image)
 			end = pe->size_of_image > hi ? pe->size_of_image : (uint64_t)hi + 1;
 		if (end - lo > PE_MAX_NAME_SPAN) {

@@ -288,8 +288,10 @@ typedef struct pdb_member {
 	pdb_member_kind kind;
 	const char *name;       /* "" for unnamed (base classes) */
 	uint64_t offset;        /* data / base class: byte offset */
-	int64_t value;          /* enumerate: value (sign per the leaf) */
-	uint64_t uvalue;        /* enumerate: value as unsigned */
+	int64_t value;          /* enumerate: value, signed per the enum's
+	                           underlying type */
+	uint64_t uvalue;        /* enumerate: the numeric leaf as stored
+	                           (negative leaves sign-extended) */
 	uint32_t ti;            /* member type (a bitfield ti for bitfields) */
 	uint8_t bit_pos;        /* bitfield members: from the LF_BITFIELD */
 	uint8_t bit_len;        /* 0 = not a bitfield */

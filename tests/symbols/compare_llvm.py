@@ -318,6 +318,13 @@ def llvm_pe(text):
     for m in re.finditer(r'PDBInfo \{\s*PDBSignature: (0x[0-9A-Fa-f]+)\s*PDBGUID: \(([0-9A-F ]+)\)\s*'
                          r'PDBAge: (\d+)\s*PDBFileName: ([^\n]*)', text):
         lines.append('CODEVIEW RSDS %s age=%s %s' % (m.group(2), m.group(3), m.group(4).rstrip()))
+    for m in re.finditer(r'Export \{\s*Ordinal: (\d+)\s*Name: ([^\n]*)\n\s*(RVA: 0x([0-9A-Fa-f]+)|ForwardedTo: ([^\n]*))', text):
+        if m.group(4) is not None:
+            if int(m.group(4), 16) == 0:
+                continue   # unused slot in the address table
+            lines.append('EXPORT %s %X %s' % (m.group(1), int(m.group(4), 16), m.group(2).strip()))
+        else:
+            lines.append('EXPORT %s fwd %s %s' % (m.group(1), m.group(5).strip(), m.group(2).strip()))
     for m in re.finditer(r'RuntimeFunction \{\s*StartAddress: [^(]*\((0x[0-9A-Fa-f]+)\)\s*'
                          r'EndAddress: [^(]*\((0x[0-9A-Fa-f]+)\)\s*UnwindInfoAddress: [^(]*\((0x[0-9A-Fa-f]+)\)'
                          r'\s*UnwindInfo \{\s*Version: (\d+)\s*Flags \[ \((0x[0-9A-Fa-f]+)\).*?'
@@ -390,7 +397,7 @@ def main():
             print('\n'.join(errs[:20]))
     if args.exe:
         mine = run([args.symdump, 'pe', args.exe]).splitlines()
-        theirs = llvm_pe(run([args.readobj, '--file-headers', '--coff-debug-directory', '--unwind', args.exe]))
+        theirs = llvm_pe(run([args.readobj, '--file-headers', '--coff-debug-directory', '--coff-exports', '--unwind', args.exe]))
         ok &= diff('pe', mine, theirs)
         for x in mine:
             counts[x.split()[0]] += 1

@@ -128,7 +128,11 @@ static int dump_types(pdb_file *pdb)
 					}
 					break;
 				case PDB_MEMBER_ENUMERATE:
-					printf("  ENUMERATE %s %" PRId64 "\n", m.name, m.value);
+					/* as stored, like llvm-pdbutil prints it */
+					if (m.uvalue > (uint64_t)INT64_MAX)
+						printf("  ENUMERATE %s %" PRId64 "\n", m.name, (int64_t)m.uvalue);
+					else
+						printf("  ENUMERATE %s %" PRIu64 "\n", m.name, m.uvalue);
 					break;
 				case PDB_MEMBER_STATIC:
 					printf("  STMEMBER %s %04X\n", m.name, m.ti);
@@ -310,6 +314,15 @@ static int dump_pe(const char *path)
 		for (int i = 0; i < 16 && cv.is_rsds; i++)
 			printf(" %02X", cv.guid[i]);
 		printf(" age=%u %s\n", cv.age, cv.pdb_name);
+	}
+	int ne = pe_export_count(pe);
+	for (int i = 0; i < ne; i++) {
+		pe_export e;
+		pe_export_at(pe, (size_t)i, &e);
+		if (e.forwarder)
+			printf("EXPORT %u fwd %s %s\n", e.ordinal, e.forwarder, e.name ? e.name : "");
+		else
+			printf("EXPORT %u %X %s\n", e.ordinal, e.rva, e.name ? e.name : "");
 	}
 	int n = pe_runtime_function_count(pe);
 	for (int i = 0; i < n; i++) {
