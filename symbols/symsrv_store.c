@@ -164,15 +164,23 @@ static int place(struct search *s, const store *c, int k, int variant, const cha
 	return 0;
 }
 
-static int verify(struct search *s, const char *path)
+/* shown: what to call the file in messages (a URL rather than the name
+ * of the temp file the download went to). */
+static int verify_as(struct search *s, const char *path, const char *shown)
 {
 	char err[512];
 	if (symsrv_verify(s->id, path, err, sizeof err) == 0)
 		return 0;
-	snprintf(s->refused, sizeof s->refused, "%.500s", err);
-	symp_log(s->p, "SYMSRV:  refused %s", err);
+	size_t pl = strlen(path);
+	if (shown && !strncmp(err, path, pl) && err[pl] == ':')
+		snprintf(s->refused, sizeof s->refused, "%.300s:%.290s", shown, err + pl + 1);
+	else
+		snprintf(s->refused, sizeof s->refused, "%.590s", err);
+	symp_log(s->p, "SYMSRV:  refused %s", s->refused);
 	return -1;
 }
+
+static int verify(struct search *s, const char *path) { return verify_as(s, path, NULL); }
 
 /* Try one variant in local store k.  1 found (out set), 0 not there, <0 error. */
 static int try_local(struct search *s, const store *c, size_t n, int k, int variant, char *out,
@@ -210,7 +218,7 @@ static int try_local(struct search *s, const store *c, size_t n, int k, int vari
 		unlink(tmp);
 		return 0;
 	}
-	if (verify(s, tmp) < 0) {
+	if (verify_as(s, tmp, path) < 0) {
 		unlink(tmp);
 		return 0;
 	}
@@ -299,7 +307,7 @@ static int try_http(struct search *s, const store *c, size_t n, int k, int varia
 		}
 		snprintf(tmp, sizeof tmp, "%s", tmp2);
 	}
-	if (verify(s, tmp) < 0) {
+	if (verify_as(s, tmp, url) < 0) {
 		unlink(tmp);
 		return 0;
 	}
