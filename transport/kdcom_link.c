@@ -278,8 +278,9 @@ static void control_when_idle(kdcom *l)
 	}
 }
 
-/* Next new data packet from the wire (not the queue). */
-static int wire_recv_data(kdcom *l, kdcom_packet *out, int64_t deadline)
+/* Next new data packet from the wire (not the queue). With stop_on_reset
+ * a RESET from the target ends the wait with KDT_E_RESET. */
+static int wire_recv_data(kdcom *l, kdcom_packet *out, int64_t deadline, bool stop_on_reset)
 {
 	for (;;) {
 		int r = read_packet(l, deadline);
@@ -291,6 +292,8 @@ static int wire_recv_data(kdcom *l, kdcom_packet *out, int64_t deadline)
 		}
 		if (l->rx.leader == KDCOM_LEADER_CONTROL) {
 			control_when_idle(l);
+			if (stop_on_reset && l->rx.type == KD_PACKET_TYPE_RESET)
+				return fail(l, KDT_E_RESET, "the target reset the link");
 			continue;
 		}
 		r = accept_data(l);
@@ -478,13 +481,66 @@ int kdcom_recv_packet(kdcom *l, kdcom_packet *out, int timeout_ms)
 		queue_take(l, 0, out);
 		return 0;
 	}
-	return wire_recv_data(l, out, deadline_of(timeout_ms));
+	return wire_recv_data(l, out, deadline_of(timeout_ms), false);
 }
 
-int kdcom_transact(kdcom *l, const void *req, size_t len, kdcom_packet *reply, int timeout_ms)
+/* Is `reply` the answer to `req`? Same ApiNumber (§5 step 8) and, for
+ * memory-like requests, the same echoed address: every reply echoes the
+ * request header (capture §11), so a late reply to an earlier read of
+ * another address cannot be taken for this one. */
+static bool reply_matches(const uint8_t *req, size_t req_len, const kdcom_packet *reply)
 {
+	if (reply->type != KD_PACKET_TYPE_STATE_MANIPULATE || reply->len < 4)
+		return false;
+	uint32_t api = kdpkt_get32(req);
+	if (kdpkt_get32(reply->payload) != api)
+		return false;
+	switch (api) {
+	case KD_API_READ_VIRTUAL_MEMORY:
+	case KD_API_READ_PHYSICAL_MEMORY:
+	case KD_API_READ_CONTROL_SPACE:
+		/* TransferCount is echoed; ActualBytesRead must describe the
+		 * data that came (a damaged header passes the byte-sum
+		 * checksum, which covers the payload only) */
+		if (req_len < 0x38 || reply->len < 0x38)
+			return false;
+		if (kdpkt_get32(req + 0x18) != kdpkt_get32(reply->payload + 0x18) ||
+				kdpkt_get32(reply->payload + 0x1C) != reply->len - 0x38u ||
+				kdpkt_get32(reply->payload + 0x1C) > kdpkt_get32(req + 0x18))
+			return false;
+		return kdpkt_get64(req + 0x10) == kdpkt_get64(reply->payload + 0x10);
+	case KD_API_WRITE_VIRTUAL_MEMORY:
+	case KD_API_WRITE_PHYSICAL_MEMORY:
+	case KD_API_WRITE_CONTROL_SPACE:
+	case KD_API_WRITE_BREAKPOINT:
+	case KD_API_RESTORE_BREAKPOINT:
+	case KD_API_GET_CONTEXT_EX:
+	case KD_API_READ_MSR:
+		if (req_len < 0x18 || reply->len < 0x18)
+			return false;
+		return kdpkt_get64(req + 0x10) == kdpkt_get64(reply->payload + 0x10);
+	default:
+		return true;
+	}
+}
+
+static int take_queued_reply(kdcom *l, const uint8_t *req, size_t len, kdcom_packet *reply)
+{
+	for (int i = 0; i < l->q_count; i++) {
+		if (reply_matches(req, len, queue_at(l, i))) {
+			queue_take(l, i, reply);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int kdcom_transact(kdcom *l, const void *req_v, size_t len, kdcom_packet *reply, int timeout_ms)
+{
+	const uint8_t *req = req_v;
 	int64_t deadline = deadline_of(timeout_ms);
-	if (len < 4)
+	int requests = 0;
+	if (!req || len < 0x18)
 		return fail(l, KDT_E_INVAL, "manipulate request too short");
 	/* replies queued before this request are stale (§5 step 8) */
 	for (int i = 0; i < l->q_count;) {
@@ -494,28 +550,39 @@ int kdcom_transact(kdcom *l, const void *req, size_t len, kdcom_packet *reply, i
 			i++;
 	}
 	uint32_t api = kdpkt_get32(req);
-	int r = kdcom_send_packet(l, KD_PACKET_TYPE_STATE_MANIPULATE, req, len, timeout_ms);
-	if (r < 0)
-		return r;
-	for (int i = 0; i < l->q_count; i++) {
-		kdcom_packet *p = queue_at(l, i);
-		if (p->type == KD_PACKET_TYPE_STATE_MANIPULATE && p->len >= 4 && kdpkt_get32(p->payload) == api) {
-			queue_take(l, i, reply);
-			return 0;
-		}
-	}
 	for (;;) {
-		r = wire_recv_data(l, reply, deadline);
-		if (r < 0)
-			return r == KDT_E_TIMEOUT ? fail(l, r, "no reply to %s before the deadline", kdpkt_api_name(api)) : r;
-		if (reply->type == KD_PACKET_TYPE_STATE_MANIPULATE) {
-			if (reply->len >= 4 && kdpkt_get32(reply->payload) == api)
-				return 0;
-			continue; /* a stale reply to an earlier request */
-		}
-		r = enqueue(l, reply);
+		int64_t left = deadline < 0 ? -1 : deadline - now_ms();
+		if (deadline >= 0 && left <= 0)
+			return fail(l, KDT_E_TIMEOUT, "no reply to %s before the deadline", kdpkt_api_name(api));
+		int r = kdcom_send_packet(l, KD_PACKET_TYPE_STATE_MANIPULATE, req, len,
+				deadline < 0 ? -1 : (int)left);
 		if (r < 0)
 			return r;
+		requests++;
+		if (take_queued_reply(l, req, len, reply))
+			return 0;
+		/* the reply may have been lost in a way no ACK logic sees (a
+		 * damaged type field, a RESET): after a while ask again, which
+		 * for these idempotent requests is what a user would do */
+		int64_t wait_until = earlier(now_ms() + 4 * (int64_t)l->ack_timeout_ms, deadline);
+		for (;;) {
+			r = wire_recv_data(l, reply, wait_until, true);
+			if (r == 0) {
+				if (reply_matches(req, len, reply))
+					return 0;
+				if (reply->type == KD_PACKET_TYPE_STATE_MANIPULATE)
+					continue; /* a stale reply to an earlier request */
+				if ((r = enqueue(l, reply)) < 0)
+					return r;
+				continue;
+			}
+			break;
+		}
+		if (r != KDT_E_TIMEOUT && r != KDT_E_RESET)
+			return r;
+		if (requests > l->max_retransmits)
+			return fail(l, KDT_E_TIMEOUT, "no reply to %s after %d requests", kdpkt_api_name(api), requests);
+		l->c.retransmits++;
 	}
 }
 

@@ -398,7 +398,7 @@ int kd_stream_write(kd_stream *s, const void *buf, size_t len)
 	}
 	while (len) {
 		ssize_t n;
-		if (s->spec.kind == KD_CONN_SERIAL || s->spec.kind == KD_CONN_FD)
+		if (s->spec.kind == KD_CONN_SERIAL)
 			n = write(s->fd, p, len);
 		else
 			n = send(s->fd, p, len, MSG_NOSIGNAL);

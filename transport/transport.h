@@ -245,14 +245,19 @@ int kdcom_send_packet(kdcom *l, uint16_t type, const void *payload, size_t len, 
  * KDT_E_CLOSED, KDT_E_IO. */
 int kdcom_recv_packet(kdcom *l, kdcom_packet *out, int timeout_ms);
 
-/* Request/reply helper for STATE_MANIPULATE: send `req` (len bytes, the
- * ApiNumber is its first u32) and wait for the reply with the same
- * ApiNumber (§5 step 8). Stale manipulate replies with another ApiNumber
- * are dropped; other data packets (DEBUG_IO, STATE_CHANGE64, ...) are kept
- * in order for the next kdcom_recv_packet. Returns 0 with *reply filled,
- * or a negative code. Do not use for Continue/Continue2/Reboot/
- * CauseBugCheck/SwitchProcessor, which have no reply: use
- * kdcom_send_packet. */
+/* Request/reply helper for STATE_MANIPULATE: send `req` (len bytes, a
+ * full 0x38-byte header + data) and wait for the reply with the same
+ * ApiNumber (§5 step 8) and, for memory/control-space/breakpoint/MSR
+ * requests, the same echoed address (reads also: echoed TransferCount and
+ * ActualBytesRead consistent with the data). Stale manipulate replies are
+ * dropped; other data packets (DEBUG_IO, STATE_CHANGE64, ...) are kept in
+ * order for the next kdcom_recv_packet. If no reply comes within 4 ACK
+ * timeouts, or the target RESETs, the request is sent again (at most
+ * max_retransmits times): these requests are idempotent. Returns 0 with
+ * *reply filled, or a negative code. Do not use for Continue/Continue2/
+ * Reboot/CauseBugCheck/SwitchProcessor, which have no reply: use
+ * kdcom_send_packet (a KDT_E_TIMEOUT there means "no ACK seen", the target
+ * may well be running). */
 int kdcom_transact(kdcom *l, const void *req, size_t len, kdcom_packet *reply, int timeout_ms);
 
 /* Send one breakin byte (0x62). Only while the target runs (§5 step 9). */
