@@ -541,7 +541,8 @@ static int cmd_evaluate(kd_session *s, const char *name, const char *args)
 #define EDIT(n, u, h) { n, cmd_edit, KD_CMD_PREFIX | KD_CMD_NEEDS_STOP, n " " u, h }
 
 const kd_command kd_commands_memory[] = {
-	DUMP("d", "[range]", "dump memory in the last d* format"),
+	/* not a prefix: "dt", "dx", "dv" must not fall into a dump */
+	{ "d", cmd_dump, KD_CMD_NEEDS_STOP, "d [range]", "dump memory in the last d* format" },
 	DUMP("db", "[addr] [L count | addr2]", "dump bytes and ASCII"),
 	DUMP("dw", "[addr] [L count | addr2]", "dump words"),
 	DUMP("dd", "[addr] [L count | addr2]", "dump dwords"),

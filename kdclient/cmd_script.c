@@ -37,7 +37,27 @@ static int run_block(kd_session *s, const char *p, const char **after)
 	}
 	memcpy(body, p + 1, n);
 	body[n] = 0;
-	int rc = kd_execute(s, body);
+	int rc = 0;
+	if (kd_session_in_event(s)) {
+		/* In a breakpoint command string the engine stops the line at
+		 * the command that resumes (gc): keep the body one line so
+		 * that rule covers it. */
+		rc = kd_execute(s, body);
+	} else {
+		/* Command by command, so .break / .continue end the body
+		 * where they stand. */
+		const char *pos = body, *cmd;
+		size_t len;
+		struct kd_lang_state *L = kd_lang(s);
+		while (kd_cmdline_next(&pos, &cmd, &len)) {
+			char save = ((char *)cmd)[len];
+			((char *)cmd)[len] = 0;
+			rc = kd_execute(s, cmd);
+			((char *)cmd)[len] = save;
+			if (rc < 0 || (L && L->loop_ctl) || kd_session_interrupted(s))
+				break;
+		}
+	}
 	free(body);
 	if (after)
 		*after = kd_skip_blanks(close + 1);
@@ -191,8 +211,13 @@ static int loop_flag(kd_session *s, int set)
 
 static int run_loop_body(kd_session *s, const char *body, int *stop)
 {
+	struct kd_lang_state *L = kd_lang(s);
 	loop_flag(s, LOOP_NONE);
+	if (L)
+		L->loop_depth++;
 	int rc = run_block(s, body, NULL);
+	if (L)
+		L->loop_depth--;
 	int f = loop_flag(s, -1);
 	loop_flag(s, LOOP_NONE);
 	if (f != LOOP_NONE)
@@ -280,6 +305,11 @@ static int cmd_for(kd_session *s, const char *name, const char *args)
 static int cmd_loopctl(kd_session *s, const char *name, const char *args)
 {
 	(void)args;
+	struct kd_lang_state *L = kd_lang(s);
+	if (!L || L->loop_depth == 0) {
+		kd_err(s, "%s outside .while/.for\n", name);
+		return -1;
+	}
 	loop_flag(s, strcmp(name, ".break") == 0 ? LOOP_BREAK : LOOP_CONTINUE);
 	/* Failing (silently) unwinds the rest of the body's commands. */
 	return kd_session_fail(s, KD_E_FAIL, "%s", name);
@@ -491,7 +521,7 @@ static int cmd_alias_set(kd_session *s, const char *name, const char *args)
 			kd_err(s, "%s: unsupported option %s\n", name, opt);
 			return -1;
 		}
-	} else if (*p == '"' && name[1] == 'S') {
+	} else if (*p == '"') {
 		if (kd_cmdline_unquote(&p, value, sizeof value) < 0) {
 			kd_err(s, "Syntax error: unterminated string\n");
 			return -1;

@@ -66,6 +66,9 @@ static const char *scan_command(const char *p)
 {
 	int in_dq = 0, in_sq = 0, depth = 0;
 	int j_mode = is_j_command(p);
+	/* .for (init; cond; step): the head's ';' belong to it. */
+	int paren_mode = starts_word(p, ".for") || strncmp(p, ".for(", 5) == 0;
+	int parens = 0;
 	int lists_closed = 0;      /* j: single-quoted lists seen */
 	for (; *p; p++) {
 		char c = *p;
@@ -89,12 +92,17 @@ static const char *scan_command(const char *p)
 			in_dq = 1;
 		} else if (c == '\'' && j_mode && depth == 0) {
 			in_sq = 1;
+		} else if (paren_mode && c == '(') {
+			parens++;
+		} else if (paren_mode && c == ')') {
+			if (parens > 0)
+				parens--;
 		} else if (c == '{') {
 			depth++;
 		} else if (c == '}') {
 			if (depth > 0)
 				depth--;
-		} else if ((c == ';' || c == '\n') && depth == 0) {
+		} else if ((c == ';' || c == '\n') && depth == 0 && parens == 0) {
 			/* j cond 'a' ; 'b': the ';' joins the two lists. */
 			if (c == ';' && j_mode && lists_closed == 1) {
 				const char *q = kd_skip_blanks(p + 1);

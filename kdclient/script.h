@@ -35,6 +35,7 @@ struct kd_lang_state {
 	int script_depth;
 	/* .break / .continue seen in the running loop body */
 	int loop_ctl;
+	int loop_depth;
 	/* $arg1.. of the innermost $$>a< script */
 	char args[10][256];
 	int nargs;

@@ -83,6 +83,10 @@ int main(void)
 	SPLIT(".if (1) { r }; .elsif (2) { t }; .else { g }; k",
 	      ".if (1) { r }; .elsif (2) { t }; .else { g }|k");
 	SPLIT("r; .elsewhere", "r|.elsewhere");
+	/* .for heads keep their ';' */
+	SPLIT(".for (r $t0 = 0; @$t0 < 3; r $t0 = @$t0 + 1) { r $t0; k }; g",
+	      ".for (r $t0 = 0; @$t0 < 3; r $t0 = @$t0 + 1) { r $t0; k }|g");
+	SPLIT(".echo (; r", ".echo (|r");
 	/* Unterminated quote: the command runs to the end. */
 	SPLIT(".echo \"abc; def", ".echo \"abc; def");
 

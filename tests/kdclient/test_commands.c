@@ -1,0 +1,267 @@
+/* The memory, script and disassembly commands run through the real
+ * session and dispatcher against a fake in-memory target, with their
+ * output captured and compared with WinDbg's text. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "session.h"
+#include "target.h"
+
+#define MEM_BASE 0xfffff80000100000ull
+#define MEM_SIZE 0x3000u
+#define HOLE     0xfffff80000102000ull     /* this page is unmapped */
+
+typedef struct fake {
+	uint8_t mem[MEM_SIZE];
+	kd_context ctx;
+} fake;
+
+static size_t readable(uint64_t addr, size_t len)
+{
+	size_t n = 0;
+	while (n < len) {
+		uint64_t a = addr + n;
+		if (a < MEM_BASE || a >= MEM_BASE + MEM_SIZE || (a >= HOLE && a < HOLE + 0x1000))
+			break;
+		n++;
+	}
+	return n;
+}
+
+static int f_read(kd_target *t, uint64_t addr, void *buf, size_t len, size_t *got)
+{
+	fake *f = t->impl;
+	size_t n = readable(addr, len);
+	if (n)
+		memcpy(buf, f->mem + (addr - MEM_BASE), n);
+	*got = n;
+	return n == len ? 0 : kd_target_fail(t, KD_E_PARTIAL, "partial read at %llx",
+					      (unsigned long long)(addr + n));
+}
+
+static int f_write(kd_target *t, uint64_t addr, const void *buf, size_t len, size_t *done)
+{
+	fake *f = t->impl;
+	size_t n = readable(addr, len);
+	if (n)
+		memcpy(f->mem + (addr - MEM_BASE), buf, n);
+	*done = n;
+	return n == len ? 0 : kd_target_fail(t, KD_E_PARTIAL, "partial write");
+}
+
+/* Physical memory: the same bytes at physical 0x1000. */
+static int f_read_phys(kd_target *t, uint64_t addr, void *buf, size_t len, size_t *got)
+{
+	return f_read(t, addr - 0x1000 + MEM_BASE, buf, len, got);
+}
+
+static int f_get_context(kd_target *t, unsigned cpu, kd_context *out)
+{
+	(void)cpu;
+	*out = ((fake *)t->impl)->ctx;
+	return 0;
+}
+
+static void f_close(kd_target *t)
+{
+	free(t->impl);
+	free(t);
+}
+
+static const kd_target_ops fake_ops = {
+	.name = "fake",
+	.read_virtual = f_read,
+	.write_virtual = f_write,
+	.read_physical = f_read_phys,
+	.get_context = f_get_context,
+	.close = f_close,
+};
+
+/* ---- output capture ---- */
+static char outbuf[65536];
+static size_t outlen;
+
+static void capture(void *ctx, const char *text, size_t len)
+{
+	(void)ctx;
+	if (outlen + len >= sizeof outbuf)
+		len = sizeof outbuf - outlen - 1;
+	memcpy(outbuf + outlen, text, len);
+	outlen += len;
+	outbuf[outlen] = 0;
+}
+
+static kd_session *S;
+
+static void run(const char *cmd, const char *want, int line)
+{
+	outlen = 0;
+	outbuf[0] = 0;
+	kd_execute(S, cmd);
+	check_count++;
+	if (strcmp(outbuf, want) != 0) {
+		check_failures++;
+		fprintf(stderr, "line %d: %s\n--- got ---\n%s--- want ---\n%s-----------\n",
+			line, cmd, outbuf, want);
+	}
+}
+#define RUN(cmd, want) run(cmd, want, __LINE__)
+
+/* Output must contain `want` (for error messages whose wording is the
+ * evaluator's). */
+static void run_has(const char *cmd, const char *want, int line)
+{
+	outlen = 0;
+	outbuf[0] = 0;
+	kd_execute(S, cmd);
+	check_count++;
+	if (!strstr(outbuf, want)) {
+		check_failures++;
+		fprintf(stderr, "line %d: %s\n  output [%s] lacks [%s]\n", line, cmd, outbuf, want);
+	}
+}
+#define RUN_HAS(cmd, want) run_has(cmd, want, __LINE__)
+
+int main(void)
+{
+	fake *f = calloc(1, sizeof *f);
+	kd_target *t = calloc(1, sizeof *t);
+	if (!f || !t)
+		return 1;
+	/* An MZ header at the start, code at +0x100, strings at +0x800. */
+	static const uint8_t mz[16] = { 0x4d, 0x5a, 0x90, 0x00, 0x03, 0x00, 0x00, 0x00,
+					0x04, 0x00, 0x00, 0x00, 0xff, 0xff, 0x00, 0x00 };
+	memcpy(f->mem, mz, sizeof mz);
+	static const uint8_t code[] = { 0x48, 0x83, 0xec, 0x28, 0x33, 0xc0, 0x48, 0x8b, 0x44, 0x24, 0x20,
+					0xe8, 0xf0, 0xfe, 0xff, 0xff, 0x48, 0x83, 0xc4, 0x28, 0xc3 };
+	memcpy(f->mem + 0x100, code, sizeof code);
+	strcpy((char *)f->mem + 0x800, "Hello, kd");
+	const char *w = "Wide";
+	for (size_t i = 0; i <= strlen(w); i++)
+		f->mem[0x900 + 2 * i] = (uint8_t)w[i];
+	f->mem[0x1ff8] = 0x11;   /* last qword before the hole */
+	f->ctx.arch = KD_ARCH_X64;
+	f->ctx.size = 0x4d0;
+	kd_context_set(&f->ctx, "rip", MEM_BASE + 0x100);
+	kd_context_set(&f->ctx, "rsp", MEM_BASE + 0x800);
+	kd_context_set(&f->ctx, "rax", 0x10);
+	t->ops = &fake_ops;
+	t->impl = f;
+	t->version.arch = KD_ARCH_X64;
+	t->stopped = 1;
+
+	S = kd_session_create();
+	if (!S)
+		return 1;
+	kd_session_set_live(S, t);
+	kd_session_set_output(S, capture, NULL);
+
+	/* d* */
+	RUN("db fffff800`00100000 L10",
+	    "fffff800`00100000  4d 5a 90 00 03 00 00 00-04 00 00 00 ff ff 00 00  MZ..............\n");
+	RUN("dd fffff800`00100000 L4", "fffff800`00100000  00905a4d 00000003 00000004 0000ffff\n");
+	/* dd without an address continues after the last dump */
+	RUN("dd", "fffff800`00100010  00000000 00000000 00000000 00000000\n"
+		  "fffff800`00100020  00000000 00000000 00000000 00000000\n"
+		  "fffff800`00100030  00000000 00000000 00000000 00000000\n"
+		  "fffff800`00100040  00000000 00000000 00000000 00000000\n"
+		  "fffff800`00100050  00000000 00000000 00000000 00000000\n"
+		  "fffff800`00100060  00000000 00000000 00000000 00000000\n"
+		  "fffff800`00100070  00000000 00000000 00000000 00000000\n"
+		  "fffff800`00100080  00000000 00000000 00000000 00000000\n");
+	RUN("dq fffff800`00100000 fffff800`0010000f", "fffff800`00100000  00000003`00905a4d 0000ffff`00000004\n");
+	RUN("dw fffff800`00100000 L3", "fffff800`00100000  5a4d 0090 0003\n");
+	/* the unmapped page shows as question marks, never as data */
+	RUN("dq fffff800`00101ff8 L3",
+	    "fffff800`00101ff8  00000000`00000011 ????????`????????\n"
+	    "fffff800`00102008  ????????`????????\n");
+	/* db keeps 16-byte columns: the first line ends at the boundary */
+	RUN("db fffff800`00101ffc L8",
+	    "fffff800`00101ffc                                      00 00 00 00              ....\n"
+	    "fffff800`00102000  ?? ?? ?? ??                                      ????\n");
+	RUN("da fffff800`00100800", "fffff800`00100800  \"Hello, kd\"\n");
+	RUN("du fffff800`00100900", "fffff800`00100900  \"Wide\"\n");
+	RUN("dp @rsp L1", "fffff800`00100800  6b202c6f`6c6c6548\n");
+	RUN("dps fffff800`00100000 L1", "fffff800`00100000  00000003`00905a4d\n");
+	RUN("!db 1000 L4", "#    1000 4d 5a 90 00                                      MZ..\n");
+	RUN_HAS("db zzz", "Couldn't resolve error at 'zzz'");
+
+	/* e* */
+	RUN("eb fffff800`00100010 41 42 0x43; db fffff800`00100010 L3",
+	    "fffff800`00100010  41 42 43                                         ABC\n");
+	RUN("ed fffff800`00100020 12345678 9; dd fffff800`00100020 L2",
+	    "fffff800`00100020  12345678 00000009\n");
+	RUN("eq fffff800`00100030 fffff800`00100000; dq fffff800`00100030 L1",
+	    "fffff800`00100030  fffff800`00100000\n");
+	RUN("eza fffff800`00100040 \"hi\\n\"; db fffff800`00100040 L4",
+	    "fffff800`00100040  68 69 0a 00                                      hi..\n");
+	RUN("eu fffff800`00100050 \"ab\"; du fffff800`00100050 L2",
+	    "fffff800`00100050  \"ab\"\n");
+	RUN_HAS("eb fffff800`00101fff 1 2", "Memory access error at fffff800`00102000");
+	RUN_HAS("eb fffff800`00100010 100", "Overflow");
+
+	/* s */
+	RUN("s -a fffff800`00100000 L1000 \"kd\"",
+	    "fffff800`00100807  6b 64 00 00 00 00 00 00-00 00 00 00 00 00 00 00  kd..............\n");
+	RUN("s -d fffff800`00100000 L400 12345678",
+	    "fffff800`00100020  12345678 00000009 00000000 00000000\n");
+	RUN("s -b fffff800`00101ff0 L20 11", "fffff800`00101ff8  11 00 00 00 00 00 00 01-?? ?? ?? ?? ?? ?? ?? ??  ........????????\n");
+
+	/* ? */
+	RUN("? 1+2*3", "Evaluate expression: 7 = 00000000`00000007\n");
+	RUN("? @rax - 0n16", "Evaluate expression: 0 = 00000000`00000000\n");
+	RUN("? poi(@rsp) & ffff", "Evaluate expression: 25928 = 00000000`00006548\n");
+	RUN_HAS("? 1 +", "Syntax error");
+
+	/* .printf / .echo / control flow */
+	RUN(".printf \"%ma|%mu|%x|%p\\n\", fffff800`00100800, fffff800`00100900, 0n255, @rip",
+	    "Hello, kd|Wide|ff|fffff80000100100\n");
+	RUN(".echo plain words", "plain words\n");
+	RUN(".if (@rax == 10) { .echo yes } .else { .echo no }", "yes\n");
+	RUN(".if (0) { .echo a } .elsif (1) { .echo b } .else { .echo c }", "b\n");
+	RUN(".if (0) { .echo a } .else { .echo c }; .echo after", "c\nafter\n");
+	RUN("j @rax == 10 '.echo one; .echo two';'.echo three'", "one\ntwo\n");
+	RUN("j 0 '.echo one';'.echo three'", "three\n");
+	RUN(".block { .echo in; .echo block }", "in\nblock\n");
+	RUN("r $t1 = 0; .while (@$t1 < 3) { .printf \"%d \", @$t1; r $t1 = @$t1 + 1 }; .echo",
+	    "0 1 2 \n");
+	RUN(".for (r $t2 = 0; @$t2 < 5; r $t2 = @$t2 + 1) { .if (@$t2 == 3) { .break }; .printf \"%d\", @$t2 }; .echo",
+	    "012\n");
+
+	/* script file */
+	{
+		char path[] = "/tmp/kdtest_scriptXXXXXX";
+		int fd = mkstemp(path);
+		const char *text = "$$ comment line\n.echo first\n.if (1)\n{\n  .echo block\n}\n.else\n{\n  .echo never\n}\n";
+		if (fd >= 0) {
+			ssize_t wr = write(fd, text, strlen(text));
+			(void)wr;
+			close(fd);
+			char cmd[256];
+			snprintf(cmd, sizeof cmd, "$$>< %s", path);
+			RUN(cmd, "first\nblock\n");
+			unlink(path);
+		}
+	}
+
+	/* u */
+	RUN("u fffff800`00100100 L3",
+	    "fffff800`00100100 4883ec28        sub     rsp,28h\n"
+	    "fffff800`00100104 33c0            xor     eax,eax\n"
+	    "fffff800`00100106 488b442420      mov     rax,qword ptr [rsp+20h]\n");
+	RUN("u L2",
+	    "fffff800`0010010b e8f0feffff      call    fffff800`00100000\n"
+	    "fffff800`00100110 4883c428        add     rsp,28h\n");
+	RUN("ub fffff800`00100115 L2",
+	    "fffff800`00100110 4883c428        add     rsp,28h\n"
+	    "fffff800`00100114 c3              ret\n");
+	RUN("u fffff800`00101ffe L3",
+	    "fffff800`00101ffe 0001            add     byte ptr [rcx],al\n"
+	    "fffff800`00102000 ??              ???\n"
+	    "fffff800`00102001 ??              ???\n");
+
+	kd_session_destroy(S);
+	return check_report("test_commands");
+}
