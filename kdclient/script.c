@@ -233,6 +233,20 @@ int kd_lang_run_file(kd_session *s, const char *path, const char *args)
 		}
 		memcpy(one, cmd, len);
 		one[len] = 0;
+		/* $argN / ${$argN} are replaced here, when the line is about to
+		 * run, so scripts work whether or not the engine expands
+		 * aliases itself. */
+		if (L->nargs && strstr(one, "$arg")) {
+			struct kd_lang_alias argtab[10];
+			for (int i = 0; i < L->nargs; i++) {
+				snprintf(argtab[i].name, sizeof argtab[i].name, "$arg%d", i);
+				snprintf(argtab[i].value, sizeof argtab[i].value, "%s", L->args[i]);
+			}
+			char *exp = malloc(SCRIPT_MAX + 1);
+			if (exp && kd_alias_expand(argtab, (size_t)L->nargs, one, exp, SCRIPT_MAX + 1) == 0)
+				memcpy(one, exp, strlen(exp) + 1);
+			free(exp);
+		}
 		rc = kd_execute(s, one);
 		if (rc < 0)
 			break;

@@ -244,6 +244,18 @@ int main(void)
 			RUN(cmd, "first\nblock\n");
 			unlink(path);
 		}
+		char path2[] = "/tmp/kdtest_scriptXXXXXX";
+		fd = mkstemp(path2);
+		text = ".printf \"%x %x\\n\", $arg1, ${$arg2} + 1\n.echo $arg3\n";
+		if (fd >= 0) {
+			ssize_t wr = write(fd, text, strlen(text));
+			(void)wr;
+			close(fd);
+			char cmd[256];
+			snprintf(cmd, sizeof cmd, "$$>a< %s 10 0n20 \"two words\"", path2);
+			RUN(cmd, "10 15\ntwo words\n");
+			unlink(path2);
+		}
 	}
 
 	/* u */
