@@ -22,7 +22,8 @@ def main():
     ap.add_argument('--base', required=True)
     ap.add_argument('--entry')
     ap.add_argument('--cflag', action='append', default=[])
-    ap.add_argument('sources', nargs='+')
+    ap.add_argument('--lib', action='append', default=[], help='import library to link')
+    ap.add_argument('sources', nargs='+', help='.c files (an input ending in .lib is linked)')
     a = ap.parse_args()
 
     out = os.path.abspath(a.out)
@@ -35,6 +36,8 @@ def main():
     if a.kind == 'driver':
         cflags += ['-mno-red-zone']
     objs = []
+    a.lib += [s for s in a.sources if s.endswith('.lib')]
+    a.sources = [s for s in a.sources if not s.endswith('.lib')]
     for i, src in enumerate(a.sources):
         obj = '%s.%d.obj' % (stem, i)
         cmd = [a.cc] + cflags + a.cflag + ['-c', src, '-o', obj]
@@ -51,7 +54,9 @@ def main():
         link += ['/driver', '/subsystem:native', '/entry:' + (a.entry or 'DriverEntry')]
     else:
         link += ['/subsystem:console', '/entry:' + (a.entry or 'wmainCRTStartup')]
-    r = subprocess.run(link + objs)
+    if a.kind == 'dll':
+        link += ['/implib:' + stem + '.lib']
+    r = subprocess.run(link + objs + a.lib)
     return r.returncode
 
 

@@ -80,6 +80,59 @@ int world_pe_copy_page(const UCHAR *f, size_t n, ULONG rva, UCHAR *dst)
     return 0;
 }
 
+/* Pointer to len bytes of the file at image offset rva, or NULL. */
+const UCHAR *world_pe_rva_ptr(const UCHAR *f, size_t n, ULONG rva, ULONG len)
+{
+    ULONG e = pe_nt_offset(f, n);
+    if (!e)
+        return NULL;
+    ULONG nsec = rd16(f + e + 6);
+    const UCHAR *sec = f + e + 24 + rd16(f + e + 20);
+    if (rva + (ULONG64)len <= rd32(f + e + 24 + 60))
+        return rva + (size_t)len <= n ? f + rva : NULL;
+    for (ULONG i = 0; i < nsec; i++, sec += 40) {
+        if ((size_t)(sec + 40 - f) > n)
+            return NULL;
+        ULONG va = rd32(sec + 12), raw = rd32(sec + 16), off = rd32(sec + 20);
+        if (rva >= va && rva + (ULONG64)len <= (ULONG64)va + raw)
+            return (size_t)off + (rva - va) + len <= n ? f + off + (rva - va) : NULL;
+    }
+    return NULL;
+}
+
+/* Data directory i (0 export, 1 import, 3 exception): rva and size. */
+int world_pe_data_dir(const UCHAR *f, size_t n, ULONG i, ULONG *rva, ULONG *size)
+{
+    ULONG e = pe_nt_offset(f, n);
+    if (!e || i >= 16)
+        return -1;
+    *rva = rd32(f + e + 24 + 112 + 8 * i);
+    *size = rd32(f + e + 24 + 112 + 8 * i + 4);
+    return *rva ? 0 : -1;
+}
+
+/* RVA of the export called name, or 0. */
+ULONG world_pe_export_rva(const UCHAR *f, size_t n, const char *name)
+{
+    ULONG dir, size;
+    const UCHAR *d;
+    if (world_pe_data_dir(f, n, 0, &dir, &size) != 0 ||
+        !(d = world_pe_rva_ptr(f, n, dir, 40)))
+        return 0;
+    ULONG count = rd32(d + 24), funcs = rd32(d + 28), names = rd32(d + 32), ords = rd32(d + 36);
+    size_t len = strlen(name);
+    for (ULONG i = 0; i < count; i++) {
+        const UCHAR *np = world_pe_rva_ptr(f, n, names + 4 * i, 4);
+        const UCHAR *s = np ? world_pe_rva_ptr(f, n, rd32(np), (ULONG)len + 1) : NULL;
+        if (!s || memcmp(s, name, len + 1) != 0)
+            continue;
+        const UCHAR *op = world_pe_rva_ptr(f, n, ords + 2 * i, 2);
+        const UCHAR *fp = op ? world_pe_rva_ptr(f, n, funcs + 4 * rd16(op), 4) : NULL;
+        return fp ? rd32(fp) : 0;
+    }
+    return 0;
+}
+
 size_t world_ascii_to_utf16(WCHAR *dst, const char *src)
 {
     size_t i = 0;

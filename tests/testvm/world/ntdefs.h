@@ -15,8 +15,26 @@
 #ifndef TESTVM_WORLD_NTDEFS_H
 #define TESTVM_WORLD_NTDEFS_H
 
-/* Offsets used by swapctx.S (checked in sched.c). */
+/* Offsets used by swapctx.S and syscall.S (checked in sched.c). */
 #define KTHREAD_KernelStack 0x58
+#define KPCR_UserRsp        0x10
+#define KPCR_Prcb_RspBase   0x1A8        /* KPCR.Prcb (0x180) + KPRCB.RspBase (0x28) */
+#define KTRAP_FRAME_SIZE    0x190
+#define KTRAP_PreviousMode  0x28
+#define KTRAP_Rax           0x30
+#define KTRAP_Rcx           0x38
+#define KTRAP_Rdx           0x40
+#define KTRAP_R8            0x48
+#define KTRAP_R9            0x50
+#define KTRAP_Rbx           0x140
+#define KTRAP_Rdi           0x148
+#define KTRAP_Rsi           0x150
+#define KTRAP_Rbp           0x158
+#define KTRAP_Rip           0x168
+#define KTRAP_SegCs         0x170
+#define KTRAP_EFlags        0x178
+#define KTRAP_Rsp           0x180
+#define KTRAP_SegSs         0x188
 
 #ifndef __ASSEMBLER__
 
@@ -309,13 +327,80 @@ typedef struct _KSWITCH_FRAME {
     ULONG64 Return;
 } KSWITCH_FRAME;
 
-/* Above the switch frame of a new thread: what KiStartSystemThread reads. */
+/* Above the switch frame of a new thread: what KiStartSystemThread (kernel
+ * threads) or KiStartUserThread (first entry to user mode) reads. */
 typedef struct _KSTART_FRAME {
     ULONG64 ReturnSlot;                  /* 0: ends the unwind chain */
-    ULONG64 StartRoutine;
-    ULONG64 StartContext;
+    ULONG64 StartRoutine;                /* user: the exe entry point */
+    ULONG64 StartContext;                /* user: the PEB */
+    ULONG64 UserStack;                   /* user: initial RSP */
+    ULONG64 UserEntry;                   /* user: ntdll!RtlUserThreadStart */
     ULONG64 Reserved;
 } KSTART_FRAME;
+
+/* The x64 trap frame (Windows layout, 0x190 bytes).  KiSystemCall64 builds
+ * one at the top of the thread's kernel stack; its tail (Rip, SegCs, EFlags,
+ * Rsp, SegSs) is the machine frame that UWOP_PUSH_MACHFRAME unwinds through
+ * into user mode. */
+typedef struct _KTRAP_FRAME {
+    ULONG64 P1Home;
+    ULONG64 P2Home;
+    ULONG64 P3Home;
+    ULONG64 P4Home;
+    ULONG64 P5Home;
+    CHAR PreviousMode;
+    UCHAR PreviousIrql;
+    UCHAR FaultIndicator;
+    UCHAR ExceptionActive;
+    ULONG MxCsr;
+    ULONG64 Rax;
+    ULONG64 Rcx;
+    ULONG64 Rdx;
+    ULONG64 R8;
+    ULONG64 R9;
+    ULONG64 R10;
+    ULONG64 R11;
+    ULONG64 GsBase;
+    M128A Xmm0;
+    M128A Xmm1;
+    M128A Xmm2;
+    M128A Xmm3;
+    M128A Xmm4;
+    M128A Xmm5;
+    ULONG64 FaultAddress;
+    ULONG64 Dr0;
+    ULONG64 Dr1;
+    ULONG64 Dr2;
+    ULONG64 Dr3;
+    ULONG64 Dr6;
+    ULONG64 Dr7;
+    ULONG64 DebugControl;
+    ULONG64 LastBranchToRip;
+    ULONG64 LastBranchFromRip;
+    ULONG64 LastExceptionToRip;
+    ULONG64 LastExceptionFromRip;
+    USHORT SegDs;
+    USHORT SegEs;
+    USHORT SegFs;
+    USHORT SegGs;
+    ULONG64 TrapFrame;
+    ULONG64 Rbx;
+    ULONG64 Rdi;
+    ULONG64 Rsi;
+    ULONG64 Rbp;
+    ULONG64 ErrorCode;
+    ULONG64 Rip;
+    USHORT SegCs;
+    UCHAR Fill0;
+    UCHAR Logging;
+    USHORT Fill1[2];
+    ULONG EFlags;
+    ULONG Fill2;
+    ULONG64 Rsp;
+    USHORT SegSs;
+    USHORT Fill3;
+    ULONG Fill4;
+} KTRAP_FRAME;
 
 typedef struct _KPROCESS {
     DISPATCHER_HEADER Header;
@@ -443,7 +528,7 @@ typedef struct _KTHREAD {
     ULONG ThreadFlags;
     ULONG SystemCallNumber;
     PVOID FirstArgument;
-    PVOID TrapFrame;
+    struct _KTRAP_FRAME *TrapFrame;
     KAPC_STATE ApcState;
     LONG64 WaitStatus;
     KWAIT_BLOCK *WaitBlockList;

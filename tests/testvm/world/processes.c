@@ -5,7 +5,9 @@
  * user virtual addresses with different contents: its own exe image, a shared
  * ntdll.dll (same physical pages in every process, as image sections are on
  * Windows), a PEB with loader lists, process parameters and an environment in
- * a per-process "heap", a TEB and a user stack.  A debugger that reads user
+ * a per-process "heap", a TEB and a user stack.  Each first thread really
+ * runs in ring 3 (ntdll!RtlUserThreadStart -> exe entry -> ntdll's
+ * NtWaitForSingleObject stub -> syscall) and blocks in the kernel.  A debugger that reads user
  * memory through the wrong DirectoryTableBase sees another process's data.
  */
 #include "world.h"
@@ -200,14 +202,42 @@ static EPROCESS *create_process(const char *name, ULONG pid, ULONG ppid, ULONG s
     return p;
 }
 
-/* Every user process's first thread ends up here and waits (the saved
- * stack is KiSwapContext <- KiSwapThread <- KeWaitForSingleObject <-
- * NtWaitForSingleObject <- PspUserThreadStartup <- KiStartSystemThread). */
-__attribute__((noinline, disable_tail_calls)) void PspUserThreadStartup(PVOID StartContext)
+/* Bind the exe's imports from ntdll.dll in this process's copy of its IAT
+ * (the images are /fixed, so there is nothing else to relocate). */
+static void bind_imports(struct uspace *u, const UCHAR *f, size_t n, ULONG64 base)
 {
-    KEVENT *event = StartContext;
-    for (;;)
-        NtWaitForSingleObject(event, 0, NULL);
+    size_t ntn = (size_t)(world_blob_ntdll_end - world_blob_ntdll);
+    ULONG dir, size;
+    if (world_pe_data_dir(f, n, 1, &dir, &size) != 0)
+        return;
+    for (ULONG d = dir;; d += 20) {
+        const UCHAR *desc = world_pe_rva_ptr(f, n, d, 20);
+        if (!desc)
+            return;
+        ULONG names = desc[0] | desc[1] << 8 | desc[2] << 16 | (ULONG)desc[3] << 24;
+        ULONG iat = desc[16] | desc[17] << 8 | desc[18] << 16 | (ULONG)desc[19] << 24;
+        if (!iat)
+            return;
+        if (!names)
+            names = iat;
+        for (ULONG i = 0;; i++) {
+            const UCHAR *th = world_pe_rva_ptr(f, n, names + 8 * i, 8);
+            if (!th)
+                break;
+            ULONG64 v = 0;
+            for (int b = 7; b >= 0; b--)
+                v = v << 8 | th[b];
+            if (!v)
+                break;
+            ULONG64 target = 0;
+            const UCHAR *nm = (v >> 63) ? NULL : world_pe_rva_ptr(f, n, (ULONG)v + 2, 1);
+            if (nm) {
+                ULONG rva = world_pe_export_rva(world_blob_ntdll, ntn, (const char *)nm);
+                target = rva ? USER_NTDLL_BASE + rva : 0;
+            }
+            uwrite(u, base + iat + 8 * i, &target, 8);
+        }
+    }
 }
 
 static void build_environment(struct uspace *u, const struct proc_desc *d, ULONG64 *env,
@@ -264,6 +294,7 @@ static void build_user_process(const struct proc_desc *d)
 
     map_image(dtb, d->exe, (size_t)(d->exe_end - d->exe), &exe_base, &exe_size, &exe_entry,
               &exe_stamp);
+    bind_imports(&u, d->exe, (size_t)(d->exe_end - d->exe), exe_base);
     for (ULONG i = 0; i * 0x1000 < ntdll_size; i++)
         map_user_page(dtb, USER_NTDLL_BASE + i * 0x1000ull, ntdll_pages[i]);
     map_user_range(dtb, USER_PEB, 1);
@@ -359,10 +390,24 @@ static void build_user_process(const struct proc_desc *d)
     peb.SessionId = d->session;
     uwrite(&u, USER_PEB, &peb, sizeof peb);
 
-    /* the first thread: TEB in user memory, kernel side waiting forever */
+    /* Handle 4: an event nobody signals, which the exe waits on from ring 3
+     * (app.c), so the thread blocks in a real system call. */
     KEVENT *never = mm_alloc(sizeof *never);
     KeInitializeEvent(never, 1, 0);
-    ETHREAD *t = world_create_thread(p, PspUserThreadStartup, never, d->tid);
+    PVOID *handles = mm_alloc(16 * sizeof(PVOID));
+    handles[1] = never;
+    p->ObjectTable->TableCode = (ULONG64)handles;
+    p->ObjectTable->NextHandleNeedingPool = 16 * 4;
+
+    /* the first thread: starts in ring 3 at ntdll!RtlUserThreadStart(entry, PEB)
+     * with [rsp] = 0 as its return address (the end of the user stack walk) */
+    size_t ntn = (size_t)(world_blob_ntdll_end - world_blob_ntdll);
+    ULONG rts = world_pe_export_rva(world_blob_ntdll, ntn, "RtlUserThreadStart");
+    if (!rts)
+        KeBugCheckEx(0x6B, 0, 0, 0, 5);
+    ULONG64 user_rsp = USER_STACK_BASE - 0x48;
+    ETHREAD *t = world_create_user_thread(p, d->tid, USER_NTDLL_BASE + rts, exe_base + exe_entry,
+                                          USER_PEB, user_rsp, USER_TEB);
     TEB teb;
     memset(&teb, 0, sizeof teb);
     teb.NtTib.StackBase = (PVOID)USER_STACK_BASE;
@@ -373,8 +418,7 @@ static void build_user_process(const struct proc_desc *d)
     teb.ProcessEnvironmentBlock = (PEB *)USER_PEB;
     teb.CurrentLocale = 0x409;
     uwrite(&u, USER_TEB, &teb, sizeof teb);
-    t->Tcb.Teb = (PVOID)USER_TEB;
-    t->Win32StartAddress = (PVOID)(exe_base + exe_entry);
+    (void)t;
 }
 
 void world_processes_init(void)

@@ -21,12 +21,34 @@ _Static_assert(offsetof(KTHREAD, KernelStack) == KTHREAD_KernelStack,
 _Static_assert(sizeof(KSWITCH_FRAME) == 0x40 && offsetof(KSWITCH_FRAME, Return) == 0x38 &&
                offsetof(KSWITCH_FRAME, Rbp) == 0x30, "swapctx.S builds this frame");
 _Static_assert(offsetof(KSTART_FRAME, StartRoutine) == 8 &&
-               offsetof(KSTART_FRAME, StartContext) == 0x10, "KiStartSystemThread reads it");
+               offsetof(KSTART_FRAME, StartContext) == 0x10 &&
+               offsetof(KSTART_FRAME, UserStack) == 0x18 &&
+               offsetof(KSTART_FRAME, UserEntry) == 0x20, "KiStart*Thread read it");
+_Static_assert(offsetof(KPCR, UserRsp) == KPCR_UserRsp &&
+               offsetof(KPCR, Prcb.RspBase) == KPCR_Prcb_RspBase, "syscall.S uses them");
+_Static_assert(sizeof(KTRAP_FRAME) == KTRAP_FRAME_SIZE &&
+               offsetof(KTRAP_FRAME, PreviousMode) == KTRAP_PreviousMode &&
+               offsetof(KTRAP_FRAME, Rax) == KTRAP_Rax && offsetof(KTRAP_FRAME, Rcx) == KTRAP_Rcx &&
+               offsetof(KTRAP_FRAME, Rdx) == KTRAP_Rdx && offsetof(KTRAP_FRAME, R8) == KTRAP_R8 &&
+               offsetof(KTRAP_FRAME, R9) == KTRAP_R9 && offsetof(KTRAP_FRAME, Rbx) == KTRAP_Rbx &&
+               offsetof(KTRAP_FRAME, Rdi) == KTRAP_Rdi && offsetof(KTRAP_FRAME, Rsi) == KTRAP_Rsi &&
+               offsetof(KTRAP_FRAME, Rbp) == KTRAP_Rbp && offsetof(KTRAP_FRAME, Rip) == KTRAP_Rip &&
+               offsetof(KTRAP_FRAME, SegCs) == KTRAP_SegCs &&
+               offsetof(KTRAP_FRAME, EFlags) == KTRAP_EFlags &&
+               offsetof(KTRAP_FRAME, Rsp) == KTRAP_Rsp && offsetof(KTRAP_FRAME, SegSs) == KTRAP_SegSs,
+               "syscall.S builds the Windows x64 KTRAP_FRAME");
 
 #define CHAIN __attribute__((noinline, disable_tail_calls))
 
 #define STATUS_SUCCESS 0
 #define STATUS_TIMEOUT 0x102
+#define STATUS_INVALID_HANDLE ((NTSTATUS)0xC0000008)
+
+#define MSR_EFER           0xC0000080
+#define MSR_STAR           0xC0000081
+#define MSR_LSTAR          0xC0000082
+#define MSR_SFMASK         0xC0000084
+#define MSR_KERNEL_GS_BASE 0xC0000102
 
 /* Kernel stacks live in their own region with an unmapped guard page below
  * each one; the PML4 slot is created here, before any process address space
@@ -165,11 +187,19 @@ void world_sched_init(void)
     prcb->IdleThread = &idle->Tcb;
     prcb->RspBase = (ULONG64)idle->Tcb.InitialStack;
 
+    /* SYSCALL: kernel CS 0x10/SS 0x18, SYSRET to user CS 0x33/SS 0x2B (STAR
+     * bits 63:48 = 0x23), entry KiSystemCall64, IF/TF/DF/AC masked (as on
+     * Windows: 0x4700). */
+    wrmsr(MSR_STAR, (0x23ull << 48) | (0x10ull << 32));
+    wrmsr(MSR_LSTAR, (uint64_t)KiSystemCall64);
+    wrmsr(MSR_SFMASK, 0x4700);
+    wrmsr(MSR_EFER, rdmsr(MSR_EFER) | 1);
+
     /* Create the stack region's page-table slot now (see KERNEL_STACK_REGION). */
     world_map_kernel_pages(1);
 }
 
-ETHREAD *world_create_thread(EPROCESS *p, KSTART_ROUTINE *routine, PVOID ctx, ULONG tid)
+static ETHREAD *KiCreateThread(EPROCESS *p, ULONG tid, void (*first)(void), KSTART_FRAME *start)
 {
     ETHREAD *t = mm_alloc(sizeof(ETHREAD));
     KTHREAD *k = &t->Tcb;
@@ -180,23 +210,52 @@ ETHREAD *world_create_thread(EPROCESS *p, KSTART_ROUTINE *routine, PVOID ctx, UL
     k->StackLimit = limit;
     k->StackBase = (PVOID)base;
     k->InitialStack = (PVOID)(base - 0x40);
-    t->StartAddress = (PVOID)routine;
-    t->Win32StartAddress = (PVOID)routine;
 
-    /* Initial frame: a _KSWITCH_FRAME whose Return is KiStartSystemThread,
-     * and above it the _KSTART_FRAME that function reads.  The start frame is
-     * 16-byte aligned (what SwapContext leaves for its return, see
+    /* Initial frame: a _KSWITCH_FRAME whose Return is the thread's first
+     * code, and above it the _KSTART_FRAME that code reads.  The start frame
+     * is 16-byte aligned (what SwapContext leaves for its return, see
      * swapctx.S). */
     KSTART_FRAME *sf = (KSTART_FRAME *)((base - 0x40) & ~0xFull);
     KSWITCH_FRAME *sw = (KSWITCH_FRAME *)sf - 1;
-    memset(sw, 0, sizeof *sw + sizeof *sf);
-    sf->StartRoutine = (ULONG64)routine;
-    sf->StartContext = (ULONG64)ctx;
-    sw->Return = (ULONG64)KiStartSystemThread;
+    memset(sw, 0, sizeof *sw);
+    *sf = *start;
+    sf->ReturnSlot = 0;
+    sw->Return = (ULONG64)first;
     k->KernelStack = sw;
     k->State = Ready;
     k->WaitTime = (ULONG)ke_ticks();
     KiThreadTable[KiThreadCount++] = k;
+    return t;
+}
+
+ETHREAD *world_create_thread(EPROCESS *p, KSTART_ROUTINE *routine, PVOID ctx, ULONG tid)
+{
+    KSTART_FRAME sf;
+    memset(&sf, 0, sizeof sf);
+    sf.StartRoutine = (ULONG64)routine;
+    sf.StartContext = (ULONG64)ctx;
+    ETHREAD *t = KiCreateThread(p, tid, KiStartSystemThread, &sf);
+    t->StartAddress = (PVOID)routine;
+    t->Win32StartAddress = (PVOID)routine;
+    return t;
+}
+
+/* A thread that starts in ring 3 at user_entry(start, arg) on user_stack.
+ * Its first system call builds a _KTRAP_FRAME at InitialStack (KiSystemCall64). */
+ETHREAD *world_create_user_thread(EPROCESS *p, ULONG tid, ULONG64 user_entry, ULONG64 start,
+                                  ULONG64 arg, ULONG64 user_stack, ULONG64 teb)
+{
+    KSTART_FRAME sf;
+    memset(&sf, 0, sizeof sf);
+    sf.StartRoutine = start;
+    sf.StartContext = arg;
+    sf.UserStack = user_stack;
+    sf.UserEntry = user_entry;
+    ETHREAD *t = KiCreateThread(p, tid, KiStartUserThread, &sf);
+    t->Tcb.Teb = (PVOID)teb;
+    t->Tcb.TrapFrame = (KTRAP_FRAME *)((ULONG64)t->Tcb.InitialStack - sizeof(KTRAP_FRAME));
+    t->StartAddress = (PVOID)user_entry;
+    t->Win32StartAddress = (PVOID)start;
     return t;
 }
 
@@ -251,6 +310,17 @@ static inline __attribute__((always_inline)) void KiSwitchTo(KTHREAD *cur, KTHRE
     next->State = Running;
     next->ContextSwitches++;
     prcb->CurrentThread = next;
+    /* What the CPU needs if next enters or leaves ring 3: its address space,
+     * its kernel stack top (syscalls: Prcb.RspBase; interrupts: TSS.RSP0) and
+     * its TEB as the user GS base (swapped in by swapgs). */
+    ULONG64 dtb = next->ApcState.Process->DirectoryTableBase;
+    if (dtb && dtb != read_cr3())
+        write_cr3(dtb);
+    if (next != prcb->IdleThread) {
+        prcb->RspBase = (ULONG64)next->InitialStack;
+        ke_set_kernel_stack((uint64_t)next->InitialStack);
+    }
+    wrmsr(MSR_KERNEL_GS_BASE, (uint64_t)next->Teb);
     prcb->ContextSwitches++;
     KiSwapContext(cur, next);
     /* back on cur's stack */
@@ -326,12 +396,37 @@ CHAIN NTSTATUS KeDelayExecutionThread(CHAR WaitMode, BOOLEAN Alertable, LARGE_IN
     return status;
 }
 
-CHAIN NTSTATUS NtWaitForSingleObject(PVOID Object, BOOLEAN Alertable, LARGE_INTEGER *Timeout)
+/* Handles: HANDLE_TABLE.TableCode points at an array of object pointers,
+ * indexed by handle / 4 (a flat one-level table). */
+NTSTATUS ObReferenceObjectByHandle(HANDLE Handle, PVOID *Object)
 {
-    NTSTATUS status = KeWaitForSingleObject(Object, UserRequest, 1 /* UserMode */,
-                                            Alertable, Timeout);
+    EPROCESS *p = (EPROCESS *)KeGetCurrentPrcb()->CurrentThread->ApcState.Process;
+    HANDLE_TABLE *ht = p->ObjectTable;
+    ULONG64 index = (ULONG64)Handle / 4;
+    if (!ht || !ht->TableCode || index == 0 || index >= ht->NextHandleNeedingPool / 4)
+        return STATUS_INVALID_HANDLE;
+    PVOID o = ((PVOID *)ht->TableCode)[index];
+    if (!o)
+        return STATUS_INVALID_HANDLE;
+    *Object = o;
+    return STATUS_SUCCESS;
+}
+
+CHAIN NTSTATUS NtWaitForSingleObject(HANDLE Handle, BOOLEAN Alertable, LARGE_INTEGER *Timeout)
+{
+    PVOID object;
+    NTSTATUS status = ObReferenceObjectByHandle(Handle, &object);
+    if (status < 0)
+        return status;
+    status = KeWaitForSingleObject(object, UserRequest, 1 /* UserMode */, Alertable, Timeout);
     return status;
 }
+
+/* System service numbers are ntdll's (user/ntdll.c). */
+PVOID KiServiceTable[0x60] = {
+    [0x4] = (PVOID)NtWaitForSingleObject,
+};
+ULONG64 KiServiceLimit = sizeof KiServiceTable / sizeof KiServiceTable[0];
 
 /* A system thread's routine returned (KiStartSystemThread calls this). */
 __declspec(noreturn) void PspTerminateSystemThread(void);

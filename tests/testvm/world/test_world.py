@@ -48,6 +48,7 @@ FILE_NAMES = [r"\??\C:\Windows\System32\config\SYSTEM",
               r"\??\C:\ProgramData\test\kd-trace.txt"]
 USER_PEB = 0x000000D12A4F3000
 USER_IMAGE_BASE = 0x00007FF612340000
+USER_NTDLL_BASE = 0x00007FFC00000000
 TESTDRV_BASE = 0xFFFFF80002000000
 
 failures = []
@@ -118,33 +119,35 @@ def publics(pdb, exe_path):
 # ---- x64 unwinding with the image's .pdata --------------------------------
 
 class Unwinder:
-    """Just enough of the x64 unwinder to follow saved kernel stacks."""
+    """Just enough of the x64 unwinder to follow saved stacks with the
+    modules' .pdata (kernel and, through a trap frame, user mode)."""
 
-    def __init__(self, image_path, base):
-        self.img = open(image_path, "rb").read()
-        self.base = base
-        e = u32(self.img, 0x3C)
+    def __init__(self):
+        self.modules = []
+
+    def add(self, image_path, base):
+        img = open(image_path, "rb").read()
+        e = u32(img, 0x3C)
         opt = e + 24
-        exc_rva, exc_size = u32(self.img, opt + 112 + 3 * 8), u32(self.img, opt + 112 + 3 * 8 + 4)
-        self.funcs = [struct.unpack_from("<III", self.img, exc_rva + i)
-                      for i in range(0, exc_size, 12)]
-
-    def lookup(self, rva):
-        for f in self.funcs:
-            if f[0] <= rva < f[1]:
-                return f
-        return None
+        size = u32(img, opt + 56)
+        exc_rva, exc_size = u32(img, opt + 112 + 3 * 8), u32(img, opt + 112 + 3 * 8 + 4)
+        funcs = [struct.unpack_from("<III", img, exc_rva + i) for i in range(0, exc_size, 12)]
+        self.modules.append((base, base + size, img, funcs))
 
     def step(self, rip, rsp, read_u64):
         """Return (caller_rip, caller_rsp) for a frame at rip/rsp."""
-        rva = rip - self.base
-        f = self.lookup(rva)
-        while f is not None:
+        mod = [m for m in self.modules if m[0] <= rip < m[1]]
+        if not mod:
+            raise KdError("no module at %#x" % rip)
+        base, _, img, funcs = mod[0]
+        rva = rip - base
+        f = next((f for f in funcs if f[0] <= rva < f[1]), None)
+        while f is not None:                    # no entry: a leaf, [rsp] is the return
             begin, _, info = f
-            ver_flags, prolog, ncodes, frame = struct.unpack_from("<BBBB", self.img, info)
+            ver_flags, prolog, ncodes, frame = struct.unpack_from("<BBBB", img, info)
             flags = ver_flags >> 3
             check(frame & 0xF == 0, "unwind: frame register used at %#x" % rip)
-            codes = [struct.unpack_from("<BB", self.img, info + 4 + 2 * i) for i in range(ncodes)]
+            codes = [struct.unpack_from("<BB", img, info + 4 + 2 * i) for i in range(ncodes)]
             i = 0
             in_prolog = rva - begin < prolog
             while i < ncodes:
@@ -156,8 +159,7 @@ class Unwinder:
                     delta = 8
                 elif op == 1:                   # ALLOC_LARGE
                     if opi == 0:
-                        delta = codes[i + 1][0] | codes[i + 1][1] << 8
-                        delta *= 8
+                        delta = (codes[i + 1][0] | codes[i + 1][1] << 8) * 8
                         slots = 2
                     else:
                         delta = (codes[i + 1][0] | codes[i + 1][1] << 8 |
@@ -169,6 +171,11 @@ class Unwinder:
                     delta, slots = 0, 2
                 elif op in (5, 9):              # ..._FAR
                     delta, slots = 0, 3
+                elif op == 10:                  # PUSH_MACHFRAME: into the trap frame
+                    if apply:
+                        rsp += 8 if opi else 0
+                        return read_u64(rsp), read_u64(rsp + 0x18)
+                    delta = 0
                 else:
                     raise KdError("unsupported unwind op %d at %#x" % (op, rip))
                 if apply:
@@ -176,12 +183,11 @@ class Unwinder:
                 i += slots
             if flags & 4:                       # UNW_FLAG_CHAININFO
                 ci = info + 4 + 2 * ((ncodes + 1) & ~1)
-                f = struct.unpack_from("<III", self.img, ci)
+                f = struct.unpack_from("<III", img, ci)
                 rva = f[0]                      # chained: whole prologue applies
                 continue
             break
-        ret = read_u64(rsp)
-        return ret, rsp + 8
+        return read_u64(rsp), rsp + 8
 
 
 def symbolize(syms_sorted, addr):
@@ -438,17 +444,24 @@ def check_user_memory(t, types, info):
               "PEB at the same VA is the same in lsass.exe and services.exe")
 
 
-def unwind_chain(t, unw, syms_sorted, kthread, types):
+def unwind_chain(t, unw, syms_sorted, kthread, types, dtb=None):
     K = lambda f: types.off("_KTHREAD", f)  # noqa: E731
     ks = t.q(kthread + K("KernelStack"))
     rip = t.q(ks + types.off("_KSWITCH_FRAME", "Return"))
     rsp = ks + types.size("_KSWITCH_FRAME")
+
+    def read_u64(a):
+        if a >= 1 << 63 or dtb is None:
+            return t.q(a)
+        return u64(t.uread(dtb, a, 8), 0)
     chain = []
-    for _ in range(16):
-        chain.append(symbolize(syms_sorted, rip).split("+")[0])
-        if rip == 0 or chain[-1] == "KiStartSystemThread":
+    for _ in range(20):
+        if rip == 0:
             break
-        rip, rsp = unw.step(rip, rsp, t.q)
+        chain.append(symbolize(syms_sorted, rip).split("+")[0])
+        if chain[-1] == "KiStartSystemThread":
+            break
+        rip, rsp = unw.step(rip, rsp, read_u64)
     return chain
 
 
@@ -468,7 +481,20 @@ def check_threads(t, types, info, syms_sorted, unw):
             check(u64(raw, K("ApcState.Process")) == p["eprocess"], "%s thread ApcState.Process" % name)
             if state == 2:                       # Running: KernelStack is stale
                 continue
-            chain = unwind_chain(t, unw, syms_sorted, th, types)
+            if name == "System":
+                chain = unwind_chain(t, unw, syms_sorted, th, types)
+            else:
+                # the process's modules join the kernel for this walk
+                pu = Unwinder()
+                pu.modules = list(unw.modules)
+                pu.add(os.path.join(WORLD_BUILD, name), USER_IMAGE_BASE)
+                pu.add(os.path.join(WORLD_BUILD, "ntdll.dll"), USER_NTDLL_BASE)
+                psyms = list(syms_sorted)
+                for mod, img in ((name[:-4], name), ("ntdll", "ntdll.dll")):
+                    pdb = os.path.join(WORLD_BUILD, img[:-4] + ".pdb")
+                    psyms += [(a, mod + "!" + n) for n, a in
+                              publics(pdb, os.path.join(WORLD_BUILD, img)).items()]
+                chain = unwind_chain(t, pu, sorted(psyms), th, types, p["dtb"])
             print("%s thread %#x state %d: %s" % (name, th, state, " <- ".join(chain)))
             if name == "System" and "TestFileWorkerThread" in chain:
                 seen_worker = True
@@ -478,8 +504,17 @@ def check_threads(t, types, info, syms_sorted, unw):
                 want = ["KiSwapContext", "KiSwapThread", "KeWaitForSingleObject",
                         "ExpWorkerThread", "KiStartSystemThread"]
             else:
+                exe = name[:-4]
                 want = ["KiSwapContext", "KiSwapThread", "KeWaitForSingleObject",
-                        "NtWaitForSingleObject", "PspUserThreadStartup", "KiStartSystemThread"]
+                        "NtWaitForSingleObject", "KiSystemServiceCopyEnd",
+                        "ntdll!NtWaitForSingleObject", exe + "!AppServiceLoop",
+                        exe + "!wmainCRTStartup", "ntdll!RtlUserThreadStart"]
+                tf = u64(raw, K("TrapFrame"))
+                tfraw = t.read(tf, types.size("_KTRAP_FRAME"))
+                check(u16(tfraw, types.off("_KTRAP_FRAME", "SegCs")) == 0x33 and
+                      u64(tfraw, types.off("_KTRAP_FRAME", "Rax")) == 4 and
+                      u64(tfraw, types.off("_KTRAP_FRAME", "Rcx")) == 4,
+                      "%s trap frame: from CS 0x33, service 4 (NtWaitForSingleObject), handle 4" % name)
                 teb = u64(raw, K("Teb"))
                 tebraw = t.uread(p["dtb"], teb, types.size("_TEB"))
                 check(u64(tebraw, types.off("_TEB", "ProcessEnvironmentBlock")) == USER_PEB,
@@ -537,7 +572,9 @@ def main():
     types = Types(PDB)
     syms = publics(PDB, EXE)
     syms_sorted = sorted((a, n) for n, a in syms.items())
-    unw = Unwinder(EXE, 0xFFFFF80000100000)
+    unw = Unwinder()
+    unw.add(EXE, 0xFFFFF80000100000)
+    unw.add(os.path.join(WORLD_BUILD, "testdrv.sys"), TESTDRV_BASE)
     for s in ("KiSwapContext", "SwapContext", "KiStartSystemThread", "KiSwapThread",
               "KeWaitForSingleObject", "NtCreateFile", "PsActiveProcessHead",
               "KdDebuggerDataBlock", "KiInitialPcr"):

@@ -39,7 +39,9 @@ ETHREAD *world_create_thread(EPROCESS *p, KSTART_ROUTINE *routine, PVOID ctx,
 NTSTATUS KeWaitForSingleObject(PVOID Object, ULONG WaitReason, CHAR WaitMode,
                                BOOLEAN Alertable, LARGE_INTEGER *Timeout);
 NTSTATUS KeDelayExecutionThread(CHAR WaitMode, BOOLEAN Alertable, LARGE_INTEGER *Interval);
-NTSTATUS NtWaitForSingleObject(PVOID Object, BOOLEAN Alertable, LARGE_INTEGER *Timeout);
+NTSTATUS NtWaitForSingleObject(HANDLE Handle, BOOLEAN Alertable, LARGE_INTEGER *Timeout);
+ETHREAD *world_create_user_thread(EPROCESS *p, ULONG tid, ULONG64 user_entry, ULONG64 start,
+                                  ULONG64 arg, ULONG64 user_stack, ULONG64 teb);
 void KeInitializeEvent(KEVENT *Event, ULONG Type, BOOLEAN State);
 void world_sched_init(void);
 /* Kernel VA range for stacks: pages mapped in the kernel half (shared). */
@@ -48,6 +50,8 @@ void *world_map_kernel_pages(ULONG pages);
 /* assembly */
 void KiSwapContext(KTHREAD *OldThread, KTHREAD *NewThread);
 void KiStartSystemThread(void);
+void KiStartUserThread(void);
+void KiSystemCall64(void);
 
 /* ---- processes, modules, I/O --------------------------------------------- */
 void world_modules_init(void);
@@ -59,6 +63,9 @@ int world_pe_copy_page(const UCHAR *file, size_t file_size, ULONG rva, UCHAR *ds
 int world_pe_info(const UCHAR *file, size_t file_size, ULONG64 *base,
                   ULONG *size_of_image, ULONG *entry_rva, ULONG *timestamp,
                   ULONG *checksum);
+const UCHAR *world_pe_rva_ptr(const UCHAR *file, size_t file_size, ULONG rva, ULONG len);
+int world_pe_data_dir(const UCHAR *file, size_t file_size, ULONG i, ULONG *rva, ULONG *size);
+ULONG world_pe_export_rva(const UCHAR *file, size_t file_size, const char *name);
 /* UTF-16 copy of an ASCII string, NUL-terminated; returns chars (w/o NUL). */
 size_t world_ascii_to_utf16(WCHAR *dst, const char *src);
 
