@@ -77,6 +77,7 @@ int kd_repl_run(kd_session *s)
 		} else {
 			size_t cap = 0;
 			kd_write(s, prompt, strlen(prompt));
+			fflush(stdout);
 			if (getline(&line, &cap, stdin) < 0) {
 				free(line);
 				kd_write(s, "\n", 1);

@@ -290,6 +290,9 @@ int kd_session_catch_sigint(kd_session *s)
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
+	/* An ignored signal is discarded even while blocked, and shells and
+	 * test runners start background children with SIGINT ignored. */
+	signal(SIGINT, SIG_DFL);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -1;
 	s->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
