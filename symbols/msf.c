@@ -121,6 +121,21 @@ int msf_stream(msf *m, uint32_t idx, const uint8_t **data, uint32_t *len,
 		return SYM_E_NOTFOUND;
 	}
 	uint32_t size = m->sizes[idx];
+	/* a stream whose blocks are consecutive in the file is used in place:
+	 * linkers mostly write them that way, and copying a large PDB's
+	 * module streams would dominate load time */
+	if (!m->cache[idx] && size) {
+		const uint8_t *bl = (const uint8_t *)m->blocks[idx];
+		uint32_t nb = (uint32_t)(((uint64_t)size + m->block_size - 1) / m->block_size);
+		uint32_t b0 = sym_le32(bl), k = 1;
+		while (k < nb && sym_le32(bl + 4 * k) == b0 + k)
+			k++;
+		if (k == nb) {
+			*data = m->data + (size_t)b0 * m->block_size;
+			*len = size;
+			return 0;
+		}
+	}
 	if (!m->cache[idx]) {
 		uint8_t *buf = malloc(size ? size : 1);
 		if (!buf) {

@@ -89,6 +89,7 @@ struct pdb {
 	char *names_pool;       /* undecorated names */
 	uint32_t *by_addr;      /* indexes sorted by rva (rva != 0 only) */
 	uint32_t nsyms_addr;
+	uint32_t *addr_rva;      /* rva of by_addr[i], for the search */
 	uint32_t *name_hash;    /* open addressing, index+1, 0 = empty */
 	uint32_t name_hash_size;
 	uint32_t *procs;        /* indexes of procedures sorted by rva */

@@ -90,6 +90,7 @@ static int walk_records(pdb_file *pdb, symvec *sv, const uint8_t *d, uint32_t n,
 		sym_cur_init(&c, d + pos + 4, reclen - 2u);
 		pdb_sym s = {0};
 		int keep = 0;
+		uint32_t skip_to = 0;
 		if (!module_stream && kind == S_PUB32) {
 			uint32_t flags = sym_cur_u32(&c);
 			s.offset = sym_cur_u32(&c);
@@ -109,7 +110,9 @@ static int walk_records(pdb_file *pdb, symvec *sv, const uint8_t *d, uint32_t n,
 			keep = 1;
 		} else if (module_stream && (kind == S_GPROC32 || kind == S_LPROC32 ||
 		                             kind == S_GPROC32_ID || kind == S_LPROC32_ID)) {
-			sym_cur_skip(&c, 12);              /* parent, end, next */
+			sym_cur_skip(&c, 4);               /* parent */
+			skip_to = sym_cur_u32(&c);         /* end: its S_END record */
+			sym_cur_skip(&c, 4);               /* next */
 			s.size = sym_cur_u32(&c);
 			sym_cur_skip(&c, 8);               /* debug start/end */
 			s.ti = sym_cur_u32(&c);
@@ -132,6 +135,11 @@ static int walk_records(pdb_file *pdb, symvec *sv, const uint8_t *d, uint32_t n,
 				return rc;
 		}
 		pos += reclen + 2u;
+		/* a procedure's locals, blocks and ranges are of no use here:
+		 * jump to its S_END (forward only, so a hostile pointer cannot
+		 * loop) */
+		if (skip_to > pos && skip_to < n)
+			pos = skip_to;
 	}
 	return 0;
 }
@@ -188,6 +196,12 @@ static int build_indexes(pdb_file *pdb)
 			pdb->procs[np++] = i;
 	}
 	qsort_r(pdb->by_addr, na, sizeof(uint32_t), cmp_addr, pdb->syms);
+	/* a dense copy of the sorted RVAs keeps the binary search in cache */
+	pdb->addr_rva = malloc(((size_t)na + 1) * sizeof(uint32_t));
+	if (!pdb->addr_rva)
+		return pdb_fail(pdb, SYM_E_NOMEM, "out of memory");
+	for (uint32_t i = 0; i < na; i++)
+		pdb->addr_rva[i] = pdb->syms[pdb->by_addr[i]].rva;
 	qsort_r(pdb->procs, np, sizeof(uint32_t), cmp_addr, pdb->syms);
 	pdb->nprocs = np;
 	pdb->nsyms_addr = na;
@@ -345,7 +359,15 @@ int pdb_symbol_at_ex(pdb_file *pdb, uint32_t rva, pdb_symbol *out, uint32_t *dis
 	int rc = pdb_load_symbols(pdb);
 	if (rc < 0)
 		return rc;
-	long i = last_at_or_below(pdb, pdb->by_addr, pdb->nsyms_addr, rva);
+	uint32_t lo = 0, hi = pdb->nsyms_addr;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (pdb->addr_rva[mid] <= rva)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	long i = (long)lo - 1;
 	if (i < 0 || !in_some_section(pdb, rva))
 		return pdb_fail(pdb, SYM_E_NOTFOUND, "no symbol at or below RVA %#x", rva);
 	const pdb_sym *s = &pdb->syms[pdb->by_addr[i]];
