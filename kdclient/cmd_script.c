@@ -579,6 +579,48 @@ static int cmd_alias_list(kd_session *s, const char *name, const char *args)
 	return 0;
 }
 
+/* ---- .logopen / .logappend / .logclose ---- */
+
+static int cmd_logopen(kd_session *s, const char *name, const char *args)
+{
+	const char *p = kd_skip_blanks(args);
+	char path[1024];
+	/* Options (/t /u) are accepted and ignored; "/tmp/x" is a path. */
+	while (p[0] == '/' && p[1] && (p[2] == ' ' || p[2] == '\t' || p[2] == 0))
+		p = kd_skip_blanks(p + 2);
+	if (kd_cmdline_word(&p, path, sizeof path) != 1) {
+		const char *cur = kd_session_log_path(s);
+		if (cur)
+			kd_out(s, "Log file is '%s'\n", cur);
+		else
+			kd_err(s, "usage: %s file\n", name);
+		return cur ? 0 : -1;
+	}
+	const char *cur = kd_session_log_path(s);
+	if (cur)
+		kd_out(s, "Closing open log file %s\n", cur);
+	if (kd_session_log_open(s, path, strcmp(name, ".logappend") == 0) < 0) {
+		kd_err(s, "%s\n", kd_session_errmsg(s));
+		return -1;
+	}
+	kd_out(s, "Opened log file '%s'\n", path);
+	return 0;
+}
+
+static int cmd_logclose(kd_session *s, const char *name, const char *args)
+{
+	(void)name;
+	(void)args;
+	const char *cur = kd_session_log_path(s);
+	if (!cur) {
+		kd_out(s, "No log file open\n");
+		return 0;
+	}
+	kd_out(s, "Closing open log file %s\n", cur);
+	kd_session_log_close(s);
+	return 0;
+}
+
 const kd_command kd_commands_script[] = {
 	{ ".printf", cmd_printf, 0, ".printf \"format\"[, arg...]",
 	  "formatted output (%p %x %d %u %ma %mu %msa %msu %y ...)" },
@@ -604,5 +646,8 @@ const kd_command kd_commands_script[] = {
 	  "set an alias (to the next ';', may be quoted)" },
 	{ "ad", cmd_alias_del, 0, "ad Name | ad *", "delete aliases" },
 	{ "al", cmd_alias_list, 0, "al", "list aliases" },
+	{ ".logopen", cmd_logopen, 0, ".logopen file", "copy all output to a new log file" },
+	{ ".logappend", cmd_logopen, 0, ".logappend file", "copy all output to the end of a log file" },
+	{ ".logclose", cmd_logclose, 0, ".logclose", "close the log file" },
 	{ 0 }
 };

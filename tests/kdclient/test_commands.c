@@ -258,6 +258,35 @@ int main(void)
 		}
 	}
 
+	/* .logopen / .logappend / .logclose: the log gets the output */
+	{
+		char logp[] = "/tmp/kdtest_logXXXXXX";
+		int fd = mkstemp(logp);
+		if (fd >= 0) {
+			close(fd);
+			char cmd[256], want[512];
+			snprintf(cmd, sizeof cmd, ".logopen %s; .echo logged line", logp);
+			snprintf(want, sizeof want, "Opened log file '%s'\nlogged line\n", logp);
+			RUN(cmd, want);
+			snprintf(want, sizeof want, "Closing open log file %s\n", logp);
+			RUN(".logclose", want);
+			RUN(".echo not logged", "not logged\n");
+			snprintf(cmd, sizeof cmd, ".logappend %s; .echo appended; .logclose", logp);
+			outlen = 0;
+			kd_execute(S, cmd);
+			FILE *lf = fopen(logp, "r");
+			char text[1024] = "";
+			size_t n = lf ? fread(text, 1, sizeof text - 1, lf) : 0;
+			text[n] = 0;
+			if (lf)
+				fclose(lf);
+			CHECK(strstr(text, "logged line\n") != NULL);
+			CHECK(strstr(text, "appended\n") != NULL);
+			CHECK(strstr(text, "not logged") == NULL);
+			unlink(logp);
+		}
+	}
+
 	/* u */
 	RUN("u fffff800`00100100 L3",
 	    "fffff800`00100100 4883ec28        sub     rsp,28h\n"
