@@ -47,10 +47,26 @@ const char *kd_sym_addr(kd_session *s, uint64_t v, char buf[32])
 	return buf;
 }
 
-/* Print a symbol-ish name: names come from PDBs and the target. */
+/* Print a symbol-ish name: names come from PDBs and the target.  Unlike
+ * kd_out_untrusted, newlines and tabs are escaped too: a name must stay on
+ * its line so it cannot forge the next line of output. */
 void kd_sym_out_name(kd_session *s, const char *text)
 {
-	kd_out_untrusted(s, text, strlen(text));
+	char buf[512];
+	size_t n = 0;
+	for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+		if (n + 5 > sizeof buf) {
+			kd_out(s, "%.*s", (int)n, buf);
+			n = 0;
+		}
+		if (*c >= 0x20 && *c < 0x7f) {
+			buf[n++] = (char)*c;
+		} else {
+			snprintf(buf + n, 5, "\\x%02x", *c);
+			n += 4;
+		}
+	}
+	kd_out(s, "%.*s", (int)n, buf);
 }
 
 static const char *trim_args(const char *a)

@@ -92,15 +92,16 @@ static void target_string(struct dt *d, uint64_t addr, size_t bytes, int wide, c
 		snprintf(out, len, bytes ? "<memory read error>" : "");
 		return;
 	}
-	char text[300];
+	/* WinDbg prints the characters as they are ("\SystemRoot\..."):
+	 * keep backslashes, show anything unprintable as '.', like da/du. */
 	size_t n = 0;
-	for (size_t i = 0; i + (wide ? 1 : 0) < bytes && n + 1 < sizeof text; i += wide ? 2 : 1) {
+	for (size_t i = 0; i + (wide ? 1 : 0) < bytes && n + 1 < len; i += wide ? 2 : 1) {
 		unsigned c = wide ? (unsigned)(raw[i] | raw[i + 1] << 8) : raw[i];
 		if (c == 0)
 			break;
-		text[n++] = c < 0x80 ? (char)c : '?';
+		out[n++] = c >= 0x20 && c < 0x7f ? (char)c : '.';
 	}
-	kd_fmt_escape(out, len, text, n);
+	out[n] = 0;
 }
 
 static void enum_name(struct dt *d, uint32_t ti, int64_t v, char *out, size_t len)

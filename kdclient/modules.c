@@ -184,12 +184,13 @@ int kd_symbolize(kd_session *s, uint64_t addr, char *buf, size_t len)
  * _LDR_DATA_TABLE_ENTRY, same layout for these fields). */
 typedef struct ldr_offsets {
 	uint32_t dll_base, size_of_image, base_name;
+	uint32_t timestamp;     /* 0: unknown (the field moved between builds) */
 } ldr_offsets;
 
 /* Before nt's PDB is loaded: the layout every x64/x86 NT kernel since
  * Windows XP shares (DllBase, SizeOfImage, BaseDllName). */
-static const ldr_offsets ldr_x64 = { 0x30, 0x40, 0x58 };
-static const ldr_offsets ldr_x86 = { 0x18, 0x20, 0x2c };
+static const ldr_offsets ldr_x64 = { 0x30, 0x40, 0x58, 0 };
+static const ldr_offsets ldr_x86 = { 0x18, 0x20, 0x2c, 0 };
 
 static int pdb_offset(pdb_file *pdb, const char *type, const char *field, uint32_t *off)
 {
@@ -218,8 +219,11 @@ static void entry_offsets(kd_session *s, const char *type, ldr_offsets *o)
 	ldr_offsets p;
 	if (pdb && pdb_offset(pdb, type, "DllBase", &p.dll_base) == 0 &&
 	    pdb_offset(pdb, type, "SizeOfImage", &p.size_of_image) == 0 &&
-	    pdb_offset(pdb, type, "BaseDllName", &p.base_name) == 0)
+	    pdb_offset(pdb, type, "BaseDllName", &p.base_name) == 0) {
+		if (pdb_offset(pdb, type, "TimeDateStamp", &p.timestamp) < 0)
+			p.timestamp = 0;
 		*o = p;
+	}
 }
 
 /* UNICODE_STRING at addr -> ASCII (other characters become '?'; the name
@@ -252,7 +256,8 @@ static int read_unicode(kd_target *t, uint64_t addr, char *out, size_t outlen)
 	return 0;
 }
 
-typedef int (*entry_fn)(kd_session *s, uint64_t base, uint32_t size, const char *name, void *ctx);
+typedef int (*entry_fn)(kd_session *s, uint64_t base, uint32_t size, uint32_t timestamp,
+                        const char *name, void *ctx);
 
 /* Walk a LIST_ENTRY list of loader entries whose links are at offset
  * link_off in each entry. */
@@ -279,8 +284,11 @@ static int walk_ldr_list(kd_session *s, uint64_t head, uint32_t link_off, const 
 		    read_unicode(t, entry + o->base_name, name, sizeof name) < 0)
 			return kd_session_fail(s, KD_E_FAIL, "cannot read loader entry at %016" PRIx64 ": %s",
 			                       entry, kd_target_errmsg(t));
+		uint32_t ts = 0;
+		if (o->timestamp && kd_read_u32(t, entry + o->timestamp, &ts) < 0)
+			ts = 0;
 		if (base && size) {
-			int rc = fn(s, base, size, name, ctx);
+			int rc = fn(s, base, size, ts, name, ctx);
 			if (rc < 0)
 				return rc;
 		}
@@ -292,15 +300,19 @@ static int walk_ldr_list(kd_session *s, uint64_t head, uint32_t link_off, const 
 	return count;
 }
 
-static int add_kernel_module(kd_session *s, uint64_t base, uint32_t size, const char *name,
-                             void *ctx)
+static int add_kernel_module(kd_session *s, uint64_t base, uint32_t size, uint32_t timestamp,
+                             const char *name, void *ctx)
 {
+	sym_module *m;
 	(void)ctx;
 	kd_target *t = kd_session_live(s) ? kd_session_live(s) : kd_session_target(s);
 	sym_modset *set = modset(s);
 	/* The kernel is "nt" whatever its file is called. */
 	const char *modname = base == t->version.kern_base ? "nt" : NULL;
-	return sym_modset_add(set, modname, name[0] ? name : NULL, base, size, NULL) < 0 ? -1 : 0;
+	if (sym_modset_add(set, modname, name[0] ? name : NULL, base, size, &m) < 0)
+		return -1;
+	sym_module_set_image_info(m, timestamp, 0);
+	return 0;
 }
 
 /* nt at KernBase even when the list cannot be read (early boot). */
@@ -344,13 +356,14 @@ int kd_modules_reload(kd_session *s)
 	return (int)sym_modset_count(set);
 }
 
-static int add_user_module(kd_session *s, uint64_t base, uint32_t size, const char *name,
-                           void *ctx)
+static int add_user_module(kd_session *s, uint64_t base, uint32_t size, uint32_t timestamp,
+                           const char *name, void *ctx)
 {
 	(void)ctx;
 	sym_module *m;
 	if (sym_modset_add(modset(s), NULL, name[0] ? name : NULL, base, size, &m) < 0)
 		return -1;
+	sym_module_set_image_info(m, timestamp, 0);
 	sym_module_set_user(m, 1);
 	return 0;
 }

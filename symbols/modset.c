@@ -352,6 +352,18 @@ pe_image *sym_module_pe(sym_module *m)
 		rc = SYM_E_NOTFOUND;
 		snprintf(e, sizeof e, "no way to read the image");
 	}
+	if (rc < 0 && !m->pe_file && m->timestamp && m->size && m->set->path) {
+		/* Headers paged out (or discarded): the image itself from the
+		 * symbol path, indexed by TimeDateStamp and SizeOfImage as the
+		 * loader recorded them -- what WinDbg does for such modules. */
+		char found[4096];
+		if (sym_path_find_image(m->set->path, m->image_name, m->timestamp, m->size, found,
+		                        sizeof found) == 0 &&
+		    pe_open_file(found, &m->pe, e, sizeof e) == 0) {
+			set_log(m->set, "DBGHELP: %s - image from %s", m->name, found);
+			rc = 0;
+		}
+	}
 	if (rc < 0) {
 		m->pe = NULL;
 		snprintf(m->err, sizeof m->err, "image headers of %s at %016" PRIx64 " unreadable: %s",
