@@ -9,9 +9,11 @@
 #include "session.h"
 #include "target.h"
 
-#define MEM_BASE 0xfffff80000100000ull
+/* 64-bit: fffff800`00100000; the x86 part of the test moves the window
+ * to 80100000.  The third page is unmapped. */
+static uint64_t MEM_BASE = 0xfffff80000100000ull;
 #define MEM_SIZE 0x3000u
-#define HOLE     0xfffff80000102000ull     /* this page is unmapped */
+#define HOLE     (MEM_BASE + 0x2000)
 
 typedef struct fake {
 	uint8_t mem[MEM_SIZE];
@@ -303,6 +305,47 @@ int main(void)
 	    "fffff800`00102000 ??              ???\n"
 	    "fffff800`00102001 ??              ???\n");
 
+	kd_session_destroy(S);
+
+	/* x86: 8-digit addresses, dd/dps/u in 32-bit shapes. */
+	MEM_BASE = 0x80100000u;
+	f = calloc(1, sizeof *f);
+	t = calloc(1, sizeof *t);
+	if (!f || !t)
+		return 1;
+	static const uint8_t code32[] = { 0x8b, 0xff, 0x55, 0x8b, 0xec, 0x83, 0xec, 0x10, 0xc2, 0x08, 0x00 };
+	memcpy(f->mem + 0x100, code32, sizeof code32);
+	memcpy(f->mem + 0x200, "\x00\x01\x10\x80\x34\x12\x00\x00", 8);
+	f->ctx.arch = KD_ARCH_X86;
+	f->ctx.size = 0x2cc;
+	kd_context_set(&f->ctx, "eip", 0x80100100u);
+	t->ops = &fake_ops;
+	t->impl = f;
+	t->version.arch = KD_ARCH_X86;
+	t->stopped = 1;
+	S = kd_session_create();
+	if (!S)
+		return 1;
+	kd_session_set_live(S, t);
+	kd_session_set_output(S, capture, NULL);
+	RUN("dd 80100200 L2", "80100200  80100100 00001234\n");
+	RUN("dp 80100200 L2", "80100200  80100100 00001234\n");
+	RUN("db 80100200 L4", "80100200  00 01 10 80                                      ....\n");
+	RUN("? 80100000", "Evaluate expression: 2148532224 = 80100000\n");
+	RUN(".printf \"%p\\n\", 80100000", "80100000\n");
+	RUN("u 80100100 L4",
+	    "80100100 8bff            mov     edi,edi\n"
+	    "80100102 55              push    ebp\n"
+	    "80100103 8bec            mov     ebp,esp\n"
+	    "80100105 83ec10          sub     esp,10h\n");
+	RUN("u", "80100108 c20800          ret     8\n"
+		 "8010010b 0000            add     byte ptr [eax],al\n"
+		 "8010010d 0000            add     byte ptr [eax],al\n"
+		 "8010010f 0000            add     byte ptr [eax],al\n"
+		 "80100111 0000            add     byte ptr [eax],al\n"
+		 "80100113 0000            add     byte ptr [eax],al\n"
+		 "80100115 0000            add     byte ptr [eax],al\n"
+		 "80100117 0000            add     byte ptr [eax],al\n");
 	kd_session_destroy(S);
 	return check_report("test_commands");
 }
