@@ -180,6 +180,118 @@ static const struct {
 
 static int parse_unary(parser *ps, uint64_t *v);
 
+/* ---- MASM string functions: $scmp $sicmp $spat, and $vvalid ---- */
+
+#define MAX_STRARG 1024
+
+/* A "quoted" argument (\" \\ escapes); fails if not quoted. */
+static int parse_string_arg(parser *ps, char *out, size_t outlen)
+{
+	skip_blanks(ps);
+	if (*ps->p != '"')
+		return fail(ps, ps->p, "Syntax");
+	const char *s = ps->p + 1;
+	size_t n = 0;
+	while (*s && *s != '"') {
+		char c = *s++;
+		if (c == '\\' && (*s == '"' || *s == '\\'))
+			c = *s++;
+		if (n + 1 >= outlen)
+			return fail(ps, ps->p, "Syntax");
+		out[n++] = c;
+	}
+	if (*s != '"')
+		return fail(ps, ps->p, "Syntax");
+	out[n] = 0;
+	ps->p = s + 1;
+	return 0;
+}
+
+static int expect_char(parser *ps, char c)
+{
+	skip_blanks(ps);
+	if (*ps->p != c)
+		return fail(ps, ps->p, "Syntax");
+	ps->p++;
+	return 0;
+}
+
+/* WinDbg wildcards: * any run, ? one character; case-insensitive as
+ * $spat is. */
+static int wildcard(const char *pat, const char *s)
+{
+	const char *star = NULL, *resume = NULL;
+	while (*s) {
+		if (*pat == '*') {
+			star = pat++;
+			resume = s;
+		} else if (*pat == '?' || (*pat && tolower((unsigned char)*pat) == tolower((unsigned char)*s))) {
+			pat++;
+			s++;
+		} else if (star) {
+			pat = star + 1;
+			s = ++resume;
+		} else {
+			return 0;
+		}
+	}
+	while (*pat == '*')
+		pat++;
+	return *pat == 0;
+}
+
+static int parse_or(parser *ps, uint64_t *v);
+
+/* Returns 1 if name was one of the functions (and parsed it), 0 if not. */
+static int parse_function(parser *ps, const char *at, const char *name, uint64_t *v, int *rc)
+{
+	int kind;
+	if (!strcasecmp(name, "$scmp"))
+		kind = 1;
+	else if (!strcasecmp(name, "$sicmp"))
+		kind = 2;
+	else if (!strcasecmp(name, "$spat"))
+		kind = 3;
+	else if (!strcasecmp(name, "$vvalid"))
+		kind = 4;
+	else
+		return 0;
+	*rc = -1;
+	if (expect_char(ps, '(') < 0)
+		return 1;
+	if (kind == 4) {
+		/* $vvalid(addr, len): 1 when every byte is readable */
+		uint64_t addr, len;
+		if (parse_or(ps, &addr) < 0 || expect_char(ps, ',') < 0 || parse_or(ps, &len) < 0 ||
+		    expect_char(ps, ')') < 0)
+			return 1;
+		uint8_t buf[256];
+		*v = 1;
+		for (uint64_t off = 0; off < len; off += sizeof buf) {
+			size_t n = len - off > sizeof buf ? sizeof buf : (size_t)(len - off);
+			if (!ps->env->read_memory || ps->env->read_memory(ps->env->ctx, addr + off, buf, n) < 0) {
+				*v = 0;
+				break;
+			}
+		}
+		*rc = 0;
+		return 1;
+	}
+	char a[MAX_STRARG], b[MAX_STRARG];
+	if (parse_string_arg(ps, a, sizeof a) < 0 || expect_char(ps, ',') < 0 ||
+	    parse_string_arg(ps, b, sizeof b) < 0 || expect_char(ps, ')') < 0)
+		return 1;
+	(void)at;
+	if (kind == 3) {
+		*v = (uint64_t)wildcard(b, a);
+	} else {
+		int c = kind == 1 ? strcmp(a, b) : strcasecmp(a, b);
+		*v = c < 0 ? UINT64_MAX : c > 0 ? 1 : 0;   /* -1, 0, 1 */
+	}
+	*rc = 0;
+	return 1;
+}
+
 static int parse_primary(parser *ps, uint64_t *v)
 {
 	skip_blanks(ps);
@@ -220,6 +332,9 @@ static int parse_primary(parser *ps, uint64_t *v)
 		memcpy(name, at, n);
 		name[n] = 0;
 		ps->p = at + n;
+		int frc;
+		if (parse_function(ps, at, name, v, &frc))
+			return frc;
 		return lookup_pseudo(ps, at, name, v);
 	}
 	if (!is_word_char(c) && c != '!')

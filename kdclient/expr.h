@@ -17,6 +17,10 @@
  *   binary, from tightest to loosest:
  *                * / % mod | + - | << >> >>> | = == != < <= > >= |
  *                & and | ^ xor | | or
+ *   functions    $scmp("a","b") $sicmp("a","b") (-1/0/1), $spat("text",
+ *                "pat*?") (1/0, case-insensitive wildcards), $vvalid(addr,
+ *                len) (1 when readable) -- what tracing scripts test
+ *                aliases with
  *   ( ) groups.  Comparisons give 1 or 0; relational compares and / % are
  *   unsigned 64-bit; >>> is an arithmetic shift.
  */

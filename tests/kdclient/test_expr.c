@@ -185,6 +185,23 @@ int main(void)
 	OK("by(1001) + wo(1001)", 1 + 0x0201);
 	OK("poi(poi(1000) & 0 | 1010)", 0x1716151413121110ull);
 
+	/* String functions of MASM scripts. */
+	OK("$scmp(\"abc\", \"abc\")", 0);
+	OK("$scmp(\"abc\", \"abd\")", UINT64_MAX);
+	OK("$scmp(\"b\", \"a\")", 1);
+	OK("$scmp(\"ABC\", \"abc\") != 0", 1);
+	OK("$sicmp(\"ABC\", \"abc\")", 0);
+	OK("$spat(\"\\??\\C:\\Windows\\hosts\", \"*HOSTS\")", 1);
+	OK("$spat(\"kd-trace.txt\", \"kd-?race.*\")", 1);
+	OK("$spat(\"kd-trace.txt\", \"*.ini\")", 0);
+	OK("$spat(\"\", \"*\")", 1);
+	OK("!$spat(\"a\", \"b\") & 1", 1);
+	OK("$vvalid(1000, 10)", 1);
+	OK("$vvalid(10f8, 10)", 0);
+	OK("$vvalid(0, 1) + 5", 5);
+	BAD("$scmp(\"a\")", "Syntax error at ')'", ")");
+	BAD("$scmp(abc, \"a\")", "Syntax error at 'abc, \"a\")'", NULL);
+
 	/* Pointer size 4: poi reads 4 bytes. */
 	ENV.ptr_size = 4;
 	OK("poi(1000)", 0x03020100);
