@@ -193,6 +193,7 @@ void pdb_close(pdb_file *pdb)
 	free(pdb->procs);
 	free(pdb->type_off);
 	free(pdb->type_hash);
+	free(pdb->unique_hash);
 	free(pdb->fpo);
 	free(pdb->frames);
 	free(pdb);

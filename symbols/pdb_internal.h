@@ -103,6 +103,8 @@ struct pdb {
 	uint32_t *type_off;     /* per ti - ti_begin: offset of the record */
 	uint32_t *type_hash;    /* name -> ti+1, complete types preferred */
 	uint32_t type_hash_size;
+	uint32_t *unique_hash;  /* unique name -> complete ti+1 */
+	uint32_t unique_hash_size;
 
 	/* FPO (pdb_fpo.c) */
 	int fpo_state;

@@ -96,7 +96,10 @@ typedef struct tag_info {
 	uint32_t field_list, underlying;
 	uint64_t size;
 	const char *name;
+	const char *unique;     /* decorated unique name, or NULL */
 } tag_info;
+
+#define PROP_HASUNIQUENAME 0x0200
 
 static int parse_tag(uint16_t leaf, const uint8_t *b, uint32_t n, tag_info *t)
 {
@@ -116,7 +119,50 @@ static int parse_tag(uint16_t leaf, const uint8_t *b, uint32_t n, tag_info *t)
 			return SYM_E_FORMAT;
 	}
 	t->name = sym_cur_str(&c);
+	if (!c.bad && (t->props & PROP_HASUNIQUENAME) && c.pos < c.len)
+		t->unique = sym_cur_str(&c);
 	return c.bad ? SYM_E_FORMAT : 0;
+}
+
+/* C++ types carry a unique (decorated) name; two different types can share
+ * a display name (anonymous namespaces, "<unnamed-tag>"), so forward
+ * references resolve by unique name first. */
+static void unique_hash_insert(pdb_file *pdb, const char *uname, uint32_t ti)
+{
+	uint32_t mask = pdb->unique_hash_size - 1;
+	for (uint32_t h = pdb_hash_name(uname) & mask;; h = (h + 1) & mask) {
+		uint32_t e = pdb->unique_hash[h];
+		if (!e) {
+			pdb->unique_hash[h] = ti + 1;
+			return;
+		}
+		uint16_t leaf;
+		const uint8_t *b;
+		uint32_t n;
+		tag_info t;
+		pdb_type_record(pdb, e - 1, &leaf, &b, &n);
+		if (parse_tag(leaf, b, n, &t) == 0 && t.unique && strcmp(t.unique, uname) == 0)
+			return;   /* first definition wins */
+	}
+}
+
+static uint32_t unique_lookup(pdb_file *pdb, const char *uname)
+{
+	if (!pdb->unique_hash_size)
+		return 0;
+	uint32_t mask = pdb->unique_hash_size - 1;
+	for (uint32_t h = pdb_hash_name(uname) & mask;; h = (h + 1) & mask) {
+		uint32_t e = pdb->unique_hash[h];
+		if (!e)
+			return 0;
+		uint16_t leaf;
+		const uint8_t *b;
+		uint32_t n;
+		tag_info t;
+		pdb_type_record(pdb, e - 1, &leaf, &b, &n);
+		if (parse_tag(leaf, b, n, &t) == 0 && t.unique && strcmp(t.unique, uname) == 0)
+			return e - 1;
+	}
 }
 
 static void type_hash_insert(pdb_file *pdb, const char *name, uint32_t ti, int fwd)
@@ -185,7 +231,9 @@ static int load_types(pdb_file *pdb)
 		hs *= 2;
 	pdb->type_hash = calloc(hs, sizeof(uint32_t));
 	pdb->type_hash_size = hs;
-	if (!pdb->type_hash)
+	pdb->unique_hash = calloc(hs, sizeof(uint32_t));
+	pdb->unique_hash_size = hs;
+	if (!pdb->type_hash || !pdb->unique_hash)
 		return pdb_fail(pdb, SYM_E_NOMEM, "out of memory");
 	for (uint32_t ti = pdb->ti_begin; ti < pdb->ti_end; ti++) {
 		uint16_t leaf;
@@ -198,6 +246,8 @@ static int load_types(pdb_file *pdb)
 		if (parse_tag(leaf, b, len, &t) < 0)
 			return pdb_fail(pdb, SYM_E_FORMAT, "TPI: record %#x (leaf %#x) malformed", ti, leaf);
 		type_hash_insert(pdb, t.name, ti, (t.props & PROP_FWDREF) != 0);
+		if (t.unique && !(t.props & PROP_FWDREF))
+			unique_hash_insert(pdb, t.unique, ti);
 	}
 	return 0;
 }
@@ -252,8 +302,8 @@ uint32_t pdb_resolve_type(pdb_file *pdb, uint32_t ti)
 	if (pdb_load_types(pdb) < 0 || pdb_type_record(pdb, ti, &leaf, &b, &n) < 0 ||
 	    !is_tag_leaf(leaf) || parse_tag(leaf, b, n, &t) < 0 || !(t.props & PROP_FWDREF))
 		return ti;
-	uint32_t full;
-	if (pdb_find_type(pdb, t.name, &full) < 0)
+	uint32_t full = t.unique ? unique_lookup(pdb, t.unique) : 0;
+	if (!full && pdb_find_type(pdb, t.name, &full) < 0)
 		return ti;
 	/* the definition must be the same kind of tag */
 	uint16_t fleaf;
