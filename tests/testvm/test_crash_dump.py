@@ -125,6 +125,7 @@ def main():
 
         data = open(dump_path, "rb").read()
         h = parse_dump(data)
+        print("dump: %d bytes, runs %s" % (len(data), ["%#x+%#x" % r for r in h["runs"]]))
         check(h["sig"] == b"PAGEDU64", "dump signature %r" % h["sig"])
         check(h["machine"] == 0x8664 and h["nprocs"] == 1, "machine/processors")
         check(h["bugcheck"] == 0xE2 and h["params"] == [0, 0, 0, 0], "bugcheck code/params")

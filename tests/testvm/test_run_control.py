@@ -115,10 +115,13 @@ def main():
         # --- MSRs ---
         st, efer = kd.read_msr(0xC0000080)
         check(st == STATUS_SUCCESS and efer & 0x500 == 0x500, "EFER.LME/LMA (%#x)" % efer)
-        r = kd.request("WriteMsr", struct.pack("<III", 0xC0000102, 0x89ABCDEF, 0xFFFFF801))
-        check(u32(r, 8) == STATUS_SUCCESS, "WriteMsr KERNEL_GS_BASE")
-        st, v = kd.read_msr(0xC0000102)
+        # IA32_SYSENTER_EIP: unused in long mode, safe to scribble on.
+        st, saved = kd.read_msr(0x176)
+        r = kd.request("WriteMsr", struct.pack("<III", 0x176, 0x89ABCDEF, 0xFFFFF801))
+        check(u32(r, 8) == STATUS_SUCCESS, "WriteMsr SYSENTER_EIP")
+        st, v = kd.read_msr(0x176)
         check(v == 0xFFFFF80189ABCDEF, "MSR write read back (%#x)" % v)
+        kd.request("WriteMsr", struct.pack("<III", 0x176, saved & 0xFFFFFFFF, saved >> 32))
         st, _ = kd.read_msr(0x12345678)
         check(st == 0xC000000E, "bad MSR -> STATUS_NO_SUCH_DEVICE (%#x)" % st)
 

@@ -19,18 +19,19 @@ static void d16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v 
 static void d32(uint8_t *p, uint32_t v) { d16(p, (uint16_t)v); d16(p + 2, (uint16_t)(v >> 16)); }
 static void d64(uint8_t *p, uint64_t v) { d32(p, (uint32_t)v); d32(p + 4, (uint32_t)(v >> 32)); }
 
-/* Physical runs in the dump: conventional memory below 640 KiB and
- * everything from the image up to the last page handed out.  Pages the
- * kernel never touched are left out, which keeps the dump (and the time it
- * takes over a 16550) small. */
+/* Physical runs in the dump: the image, and every page the allocator handed
+ * out.  Memory the kernel never touched (low memory, free RAM) is left out,
+ * which keeps the dump - and the time it takes over a 16550 - small. */
 extern uint64_t MmDumpRunEnd(void);
+extern uint64_t MmFirstAllocatedPage(void);
 
 void KiWriteCrashDump(void)
 {
     static uint8_t h[DUMP_HEADER_SIZE];
+    uint64_t first = MmFirstAllocatedPage();
     uint64_t runs[2][2] = {
-        { 0, 0xA0 },
-        { KERNEL_IMAGE_PHYS >> 12, (MmDumpRunEnd() - KERNEL_IMAGE_PHYS) >> 12 },
+        { KERNEL_IMAGE_PHYS >> 12, (MmImageSize() + MM_PAGE_SIZE - 1) >> 12 },
+        { first >> 12, (MmDumpRunEnd() - first) >> 12 },
     };
     memset(h, 0, sizeof(h));
     memcpy(h + 0x00, "PAGE", 4);
@@ -60,9 +61,9 @@ void KiWriteCrashDump(void)
     d64(h + 0xFA0, DUMP_HEADER_SIZE + pages * MM_PAGE_SIZE);   /* RequiredDumpSpace */
     memcpy(h + 0xFB0, "testnt full memory dump", 24);          /* Comment */
 
-    KiSerialWrite(COM2, h, sizeof(h));
+    KiSerialWriteFast(COM2, h, sizeof(h));
     for (int i = 0; i < 2; i++)
-        KiSerialWrite(COM2, mm_phys(runs[i][0] << 12), runs[i][1] << 12);
+        KiSerialWriteFast(COM2, mm_phys(runs[i][0] << 12), runs[i][1] << 12);
 }
 
 void KeBugCheckEx(unsigned long code, uint64_t p1, uint64_t p2, uint64_t p3, uint64_t p4)

@@ -36,6 +36,11 @@
 #define DbgKdWriteMachineSpecificRegister 0x3153
 #define DbgKdClearAllInternalBreakpointsApi 0x315A
 #define DbgKdGetContextExApi        0x315F
+#define DbgKdReadIoSpaceApi         0x3139
+#define DbgKdWriteIoSpaceApi        0x313A
+#define DbgKdSwitchProcessor        0x3150
+#define DbgKdQueryMemoryApi         0x315C
+#define STATUS_DATATYPE_MISALIGNMENT 0x80000002u
 
 #define MANIPULATE_HEADER  0x38
 #define STATE_CHANGE_SIZE  0xF0
@@ -350,7 +355,8 @@ static int KdpMsrIndexExists(uint32_t msr)
            (msr >= 0xC0010000u && msr < 0xC0012000u);
 }
 
-/* Returns 1 when the request resumes execution (Continue/Continue2). */
+/* Returns 1 when the request resumes execution (Continue/Continue2), 2 when
+ * the state change must be sent again (SwitchProcessor). */
 static int KdpDispatch(uint32_t len, uint32_t *continue_status)
 {
     uint8_t *q = Kdp.Request, *r = Kdp.Reply;
@@ -498,6 +504,53 @@ static int KdpDispatch(uint32_t len, uint32_t *continue_status)
         break;
     }
 
+    case DbgKdReadIoSpaceApi:
+    case DbgKdWriteIoSpaceApi: {
+        /* ISA bus 0 I/O ports; sizes 1/2/4, naturally aligned. */
+        uint64_t port = get64(q + 0x10);
+        uint32_t size = get32(q + 0x18);
+        uint32_t value = get32(q + 0x1C);
+        if ((size != 1 && size != 2 && size != 4) || port > 0xFFFF) {
+            put32(r + 0x08, STATUS_UNSUCCESSFUL);
+        } else if (port & (size - 1)) {
+            put32(r + 0x08, STATUS_DATATYPE_MISALIGNMENT);
+        } else if (api == DbgKdReadIoSpaceApi) {
+            uint32_t v = 0;
+            if (size == 1)
+                v = inb((uint16_t)port);
+            else if (size == 2)
+                __asm__ volatile("inw %1, %w0" : "=a"(v) : "Nd"((uint16_t)port));
+            else
+                __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"((uint16_t)port));
+            put32(r + 0x1C, v);
+        } else {
+            if (size == 1)
+                outb((uint16_t)port, (uint8_t)value);
+            else if (size == 2)
+                __asm__ volatile("outw %w0, %1" : : "a"(value), "Nd"((uint16_t)port));
+            else
+                __asm__ volatile("outl %0, %1" : : "a"(value), "Nd"((uint16_t)port));
+        }
+        break;
+    }
+
+    case DbgKdQueryMemoryApi: {
+        /* AddressSpace in: 0 = virtual.  Out: 0 process (user half),
+         * 2 kernel; Flags R|W|X.  Like ReactOS KdpQueryMemory. */
+        uint64_t addr = get64(q + 0x10);
+        if (get32(q + 0x20) != 0) {
+            put32(r + 0x08, STATUS_UNSUCCESSFUL);
+        } else {
+            put32(r + 0x20, (addr >> 63) ? 2 : 0);
+            put32(r + 0x24, 1 | 2 | 4);
+        }
+        break;
+    }
+
+    case DbgKdSwitchProcessor:
+        /* One processor: "switching" to it makes it report again. */
+        return 2;
+
     case DbgKdCauseBugCheckApi:
         Kdp.BugCheckPending = 1;
         *continue_status = 0x00010002;
@@ -533,7 +586,10 @@ send:
             goto send;
         if (rc == KDP_PACKET_TIMEOUT)
             continue;
-        if (KdpDispatch(len, &status))
+        int rc2 = KdpDispatch(len, &status);
+        if (rc2 == 2)
+            goto send;
+        if (rc2)
             return status;
     }
 }
@@ -550,6 +606,8 @@ static void KdpEnterDebugger(KX_TRAP_FRAME *tf)
 
 static void KdpLeaveDebugger(KX_TRAP_FRAME *tf)
 {
+    Kdp.TrapFrame = NULL;
+    KdpControlCPending();                        /* 0x62 seen while stopped: dropped */
     KdpSetOwedBreakpoints();
     for (int i = 0; i < 4; i++)
         KiWriteDr(i, Kdp.KernelDr[i]);
@@ -649,6 +707,10 @@ unsigned long DbgPrint(const char *fmt, ...)
         n = sizeof(buf) - 1;
     uint64_t fl = ke_disable_interrupts();
     KdpPrintString(buf, (uint32_t)n);
+    /* A breakin byte that arrived while we waited for the ACK must not be
+     * lost (ReactOS KdpPrint polls for it the same way). */
+    if (KdpControlCPending() && !Kdp.TrapFrame)
+        DbgBreakPointWithStatus(DBG_STATUS_CONTROL_C);
     ke_restore_interrupts(fl);
     return 0;
 }

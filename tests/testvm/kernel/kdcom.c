@@ -195,8 +195,12 @@ void KdpSendPacket(uint16_t type, const void *msg, uint32_t len)
             KdpCom.NextPacketIdToSend = (KdpCom.NextPacketIdToSend & ~SYNC_PACKET_ID) ^ 1;
             return;
         }
-        /* DbgPrint must never hang a target nobody listens to. */
-        if (type == PACKET_TYPE_KD_DEBUG_IO)
+        /* DbgPrint must never hang a target nobody listens to.  The id
+         * still moves on: if the client did get the packet but its ACK was
+         * late, the next DbgPrint must not look like a duplicate to it. */
+        if (type == PACKET_TYPE_KD_DEBUG_IO) {
+            KdpCom.NextPacketIdToSend = (KdpCom.NextPacketIdToSend & ~SYNC_PACKET_ID) ^ 1;
             return;
+        }
     }
 }

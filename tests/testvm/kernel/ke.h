@@ -54,6 +54,7 @@ static inline void invlpg(uint64_t va) { __asm__ volatile("invlpg (%0)" : : "r"(
 void KiInitSerial(uint16_t port);
 void KiSerialPut(uint16_t port, uint8_t b);
 void KiSerialWrite(uint16_t port, const void *buf, size_t len);
+void KiSerialWriteFast(uint16_t port, const void *buf, size_t len);
 int KiSerialPoll(uint16_t port, uint8_t *b);          /* 1 = got a byte */
 
 /* cpu.c */

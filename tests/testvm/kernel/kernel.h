@@ -69,7 +69,9 @@ uint64_t mm_create_address_space(void);
 /* Map one 4 KiB page va -> pa in the address space whose PML4 is pml4_pa.
  * flags: MM_PRESENT|MM_WRITE|MM_USER|MM_NX.  Intermediate tables are created
  * (with USER set when flags has MM_USER).  Returns 0, or -1 (no memory, or va
- * is covered by a large page). */
+ * is covered by a large page).  Kernel-half addresses (bit 63 set) always
+ * land in the shared kernel tables, whatever pml4_pa says, so every address
+ * space sees them. */
 int mm_map_page(uint64_t pml4_pa, uint64_t va, uint64_t pa, uint64_t flags);
 /* Walk the page tables of cr3 (4 KiB / 2 MiB / 1 GiB pages).  0 and *pa set,
  * or -1 when va is not mapped. */

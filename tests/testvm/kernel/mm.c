@@ -15,6 +15,7 @@
 
 static uint64_t MmDirectBase = BOOT_ALIAS;
 static uint64_t MmNextFreePage;
+static uint64_t MmFirstFreePage;
 static uint64_t MmHighestPhysical;
 static uint64_t MmKernelPml4;
 static uint64_t MmSizeOfImage;
@@ -83,9 +84,25 @@ static uint64_t *MmTable(uint64_t pa)
     return (uint64_t *)mm_phys(pa & PTE_ADDR);
 }
 
+static void MmPropagateKernelEntry(unsigned idx);
+
 int mm_map_page(uint64_t pml4_pa, uint64_t va, uint64_t pa, uint64_t flags)
 {
     uint64_t inter = PTE_P | PTE_W | (flags & MM_USER ? PTE_U : 0);
+    /* Kernel-half mappings always go into the kernel's tables, shared by
+     * every address space. */
+    if (va >> 63) {
+        unsigned idx = (va >> 39) & 511;
+        uint64_t *k = MmTable(MmKernelPml4);
+        if (!(k[idx] & PTE_P)) {
+            uint64_t n = mm_alloc_page();
+            if (!n)
+                return -1;
+            k[idx] = n | PTE_P | PTE_W;
+            MmPropagateKernelEntry(idx);
+        }
+        pml4_pa = MmKernelPml4;
+    }
     uint64_t table = pml4_pa;
     for (int shift = 39; shift > 12; shift -= 9) {
         uint64_t *t = MmTable(table);
@@ -132,15 +149,33 @@ int mm_virt_to_phys(uint64_t cr3, uint64_t va, uint64_t *pa)
     return -1;
 }
 
+/* Address spaces made by mm_create_address_space; a kernel-half PML4 entry
+ * created later is copied into each, so all of them keep sharing the whole
+ * kernel half (without allocating 256 PDPT pages up front, which would
+ * bloat every crash dump). */
+#define MM_MAX_ADDRESS_SPACES 64
+static uint64_t MmAddressSpaces[MM_MAX_ADDRESS_SPACES];
+static int MmAddressSpaceCount;
+
 uint64_t mm_create_address_space(void)
 {
+    if (MmAddressSpaceCount == MM_MAX_ADDRESS_SPACES)
+        return 0;
     uint64_t pml4 = mm_alloc_page();
     if (!pml4)
         return 0;
     uint64_t *dst = MmTable(pml4), *src = MmTable(MmKernelPml4);
     for (int i = 256; i < 512; i++)
         dst[i] = src[i];
+    MmAddressSpaces[MmAddressSpaceCount++] = pml4;
     return pml4;
+}
+
+static void MmPropagateKernelEntry(unsigned idx)
+{
+    uint64_t e = MmTable(MmKernelPml4)[idx];
+    for (int i = 0; i < MmAddressSpaceCount; i++)
+        MmTable(MmAddressSpaces[i])[idx] = e;
 }
 
 static uint32_t MmRead32(uint64_t va)
@@ -162,13 +197,11 @@ void MmInitSystem(uint32_t multiboot_info_pa)
     uint64_t nt = KERNEL_IMAGE_BASE + MmRead32(KERNEL_IMAGE_BASE + 0x3C);
     MmSizeOfImage = MmRead32(nt + 0x18 + 0x38);
     MmNextFreePage = (KERNEL_IMAGE_PHYS + MmSizeOfImage + 2 * MM_PAGE_SIZE - 1) & ~(MM_PAGE_SIZE - 1);
+    MmFirstFreePage = MmNextFreePage;
 
     MmKernelPml4 = mm_alloc_page();
     uint64_t *pml4 = MmTable(MmKernelPml4);
-    /* Every kernel-half PML4 entry exists up front, so address spaces made
-     * later share all kernel mappings, including ones added after them. */
-    for (int i = 256; i < 512; i++)
-        pml4[i] = mm_alloc_page() | PTE_P | PTE_W;
+    pml4[256] = mm_alloc_page() | PTE_P | PTE_W;     /* direct map */
 
     /* Direct map with 2 MiB pages. */
     uint64_t pdpt = pml4[256] & PTE_ADDR;
@@ -188,8 +221,14 @@ void MmInitSystem(uint32_t multiboot_info_pa)
     MmDirectBase = MM_DIRECT_MAP_BASE;
 }
 
-/* End of the physical memory the kernel has handed out (crash dump runs). */
+/* Crash dump runs: the image, and the pages handed out since boot (the
+ * allocator starts one page after the image, so these are two runs). */
 uint64_t MmDumpRunEnd(void)
 {
     return MmNextFreePage;
+}
+
+uint64_t MmFirstAllocatedPage(void)
+{
+    return MmFirstFreePage;
 }

@@ -68,7 +68,10 @@ TRAP_NOERR 45
 KiTrapCommon:
         .seh_pushframe @code
         .seh_stackalloc 8
-        pushq   %r15
+        testb   $3, 24(%rsp)            /* from user mode: GS base = KPCR (swapgs) */
+        jz      1f
+        swapgs
+1:      pushq   %r15
         .seh_pushreg %r15
         pushq   %r14
         .seh_pushreg %r14
@@ -126,7 +129,10 @@ KiTrapCommon:
         popq    %r14
         popq    %r15
         addq    $16, %rsp
-        iretq
+        testb   $3, 8(%rsp)             /* back to user mode: GS base = TEB */
+        jz      2f
+        swapgs
+2:      iretq
         .seh_endproc
 
 /* nt!DbgBreakPoint: the classic int3; ret. */
