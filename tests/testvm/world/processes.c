@@ -19,6 +19,10 @@
 #define USER_TEB          0x000000D12A4F4000ull
 #define USER_STACK_LIMIT  0x000000D12A2FC000ull
 #define USER_STACK_BASE   0x000000D12A300000ull
+/* explorer.exe's second thread (ticker): the next TEB and its own stack. */
+#define USER_TEB2         0x000000D12A4F5000ull
+#define USER_STACK2_LIMIT 0x000000D12A1FC000ull
+#define USER_STACK2_BASE  0x000000D12A200000ull
 /* The heap differs per process (as on Windows), so PEB.ProcessHeap and
  * PEB.ProcessParameters differ too. */
 #define USER_HEAP(pid)    (0x0000020000000000ull + ((ULONG64)(pid) << 20))
@@ -40,26 +44,27 @@ struct proc_desc {
     const char *image_path;
     const char *cmdline;
     const char *user;
+    ULONG ticker_tid;          /* nonzero: a second thread runs AppTickerThread */
 };
 
 static const struct proc_desc world_procs[] = {
     { "smss.exe", 0x17c, 4, 0, 0x180, world_blob_smss, world_blob_smss_end,
-      "\\SystemRoot\\System32\\smss.exe", "\\SystemRoot\\System32\\smss.exe", "SYSTEM" },
+      "\\SystemRoot\\System32\\smss.exe", "\\SystemRoot\\System32\\smss.exe", "SYSTEM", 0 },
     { "csrss.exe", 0x1f0, 0x1e4, 0, 0x1f4, world_blob_csrss, world_blob_csrss_end,
       "C:\\Windows\\system32\\csrss.exe",
       "%SystemRoot%\\system32\\csrss.exe ObjectDirectory=\\Windows SharedSection=1024,20480,768 "
       "Windows=On SubSystemType=Windows ServerDll=basesrv,1 ServerDll=winsrv:UserServerDllInitialization,3 "
-      "ServerDll=sxssrv,4 ProfileControl=Off MaxRequestThreads=16", "SYSTEM" },
+      "ServerDll=sxssrv,4 ProfileControl=Off MaxRequestThreads=16", "SYSTEM", 0 },
     { "wininit.exe", 0x248, 0x1e4, 0, 0x24c, world_blob_wininit, world_blob_wininit_end,
-      "C:\\Windows\\system32\\wininit.exe", "wininit.exe", "SYSTEM" },
+      "C:\\Windows\\system32\\wininit.exe", "wininit.exe", "SYSTEM", 0 },
     { "winlogon.exe", 0x28c, 0x23c, 1, 0x290, world_blob_winlogon, world_blob_winlogon_end,
-      "C:\\Windows\\system32\\winlogon.exe", "winlogon.exe", "SYSTEM" },
+      "C:\\Windows\\system32\\winlogon.exe", "winlogon.exe", "SYSTEM", 0 },
     { "services.exe", 0x2c4, 0x248, 0, 0x2c8, world_blob_services, world_blob_services_end,
-      "C:\\Windows\\system32\\services.exe", "C:\\Windows\\system32\\services.exe", "SYSTEM" },
+      "C:\\Windows\\system32\\services.exe", "C:\\Windows\\system32\\services.exe", "SYSTEM", 0 },
     { "lsass.exe", 0x2d8, 0x248, 0, 0x2dc, world_blob_lsass, world_blob_lsass_end,
-      "C:\\Windows\\system32\\lsass.exe", "C:\\Windows\\system32\\lsass.exe", "SYSTEM" },
+      "C:\\Windows\\system32\\lsass.exe", "C:\\Windows\\system32\\lsass.exe", "SYSTEM", 0 },
     { "explorer.exe", 0x1168, 0x1140, 1, 0x116c, world_blob_explorer, world_blob_explorer_end,
-      "C:\\Windows\\explorer.exe", "C:\\Windows\\Explorer.EXE", "tester" },
+      "C:\\Windows\\explorer.exe", "C:\\Windows\\Explorer.EXE", "tester", 0x1174 },
 };
 
 /* ---- writing another address space through the direct map -------------- */
@@ -240,6 +245,31 @@ static void bind_imports(struct uspace *u, const UCHAR *f, size_t n, ULONG64 bas
     }
 }
 
+/* A user thread: TEB, and a kernel thread object whose first code enters
+ * ring 3 at ntdll!RtlUserThreadStart(start, arg) with [rsp] = 0 (the end of
+ * the user stack walk). */
+static void start_user_thread(struct uspace *u, EPROCESS *p, ULONG tid, ULONG64 start,
+                              ULONG64 arg, ULONG64 teb_va, ULONG64 stack_limit,
+                              ULONG64 stack_base)
+{
+    size_t ntn = (size_t)(world_blob_ntdll_end - world_blob_ntdll);
+    ULONG rts = world_pe_export_rva(world_blob_ntdll, ntn, "RtlUserThreadStart");
+    if (!rts)
+        KeBugCheckEx(0x6B, 0, 0, 0, 5);
+    world_create_user_thread(p, tid, USER_NTDLL_BASE + rts, start, arg, stack_base - 0x48,
+                             teb_va);
+    TEB teb;
+    memset(&teb, 0, sizeof teb);
+    teb.NtTib.StackBase = (PVOID)stack_base;
+    teb.NtTib.StackLimit = (PVOID)stack_limit;
+    teb.NtTib.Self = (NT_TIB *)teb_va;
+    teb.ClientId.UniqueProcess = p->UniqueProcessId;
+    teb.ClientId.UniqueThread = (HANDLE)(ULONG64)tid;
+    teb.ProcessEnvironmentBlock = (PEB *)USER_PEB;
+    teb.CurrentLocale = 0x409;
+    uwrite(u, teb_va, &teb, sizeof teb);
+}
+
 static void build_environment(struct uspace *u, const struct proc_desc *d, ULONG64 *env,
                               ULONG64 *env_size)
 {
@@ -399,26 +429,19 @@ static void build_user_process(const struct proc_desc *d)
     p->ObjectTable->TableCode = (ULONG64)handles;
     p->ObjectTable->NextHandleNeedingPool = 16 * 4;
 
-    /* the first thread: starts in ring 3 at ntdll!RtlUserThreadStart(entry, PEB)
-     * with [rsp] = 0 as its return address (the end of the user stack walk) */
-    size_t ntn = (size_t)(world_blob_ntdll_end - world_blob_ntdll);
-    ULONG rts = world_pe_export_rva(world_blob_ntdll, ntn, "RtlUserThreadStart");
-    if (!rts)
-        KeBugCheckEx(0x6B, 0, 0, 0, 5);
-    ULONG64 user_rsp = USER_STACK_BASE - 0x48;
-    ETHREAD *t = world_create_user_thread(p, d->tid, USER_NTDLL_BASE + rts, exe_base + exe_entry,
-                                          USER_PEB, user_rsp, USER_TEB);
-    TEB teb;
-    memset(&teb, 0, sizeof teb);
-    teb.NtTib.StackBase = (PVOID)USER_STACK_BASE;
-    teb.NtTib.StackLimit = (PVOID)USER_STACK_LIMIT;
-    teb.NtTib.Self = (NT_TIB *)USER_TEB;
-    teb.ClientId.UniqueProcess = (HANDLE)(ULONG64)d->pid;
-    teb.ClientId.UniqueThread = (HANDLE)(ULONG64)d->tid;
-    teb.ProcessEnvironmentBlock = (PEB *)USER_PEB;
-    teb.CurrentLocale = 0x409;
-    uwrite(&u, USER_TEB, &teb, sizeof teb);
-    (void)t;
+    /* the first thread: starts in ring 3 at ntdll!RtlUserThreadStart(entry, PEB) */
+    start_user_thread(&u, p, d->tid, exe_base + exe_entry, USER_PEB, USER_TEB,
+                      USER_STACK_LIMIT, USER_STACK_BASE);
+    if (d->ticker_tid) {
+        size_t n = (size_t)(d->exe_end - d->exe);
+        ULONG tick = world_pe_export_rva(d->exe, n, "AppTickerThread");
+        if (!tick)
+            KeBugCheckEx(0x6B, 0, 0, 0, 6);
+        map_user_range(dtb, USER_TEB2, 1);
+        map_user_range(dtb, USER_STACK2_LIMIT, (USER_STACK2_BASE - USER_STACK2_LIMIT) / 0x1000);
+        start_user_thread(&u, p, d->ticker_tid, exe_base + tick, USER_PEB, USER_TEB2,
+                          USER_STACK2_LIMIT, USER_STACK2_BASE);
+    }
 }
 
 void world_processes_init(void)

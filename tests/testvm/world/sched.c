@@ -422,9 +422,21 @@ CHAIN NTSTATUS NtWaitForSingleObject(HANDLE Handle, BOOLEAN Alertable, LARGE_INT
     return status;
 }
 
+/* Interval is a user pointer: the current CR3 is the caller's process. */
+CHAIN NTSTATUS NtDelayExecution(BOOLEAN Alertable, LARGE_INTEGER *DelayInterval)
+{
+    LARGE_INTEGER interval;
+    if ((ULONG64)DelayInterval >= 0x00007FFFFFFF0000ull)
+        return (NTSTATUS)0xC0000005;        /* STATUS_ACCESS_VIOLATION */
+    interval = *DelayInterval;
+    NTSTATUS status = KeDelayExecutionThread(1 /* UserMode */, Alertable, &interval);
+    return status;
+}
+
 /* System service numbers are ntdll's (user/ntdll.c). */
 PVOID KiServiceTable[0x60] = {
     [0x4] = (PVOID)NtWaitForSingleObject,
+    [0x34] = (PVOID)NtDelayExecution,
 };
 ULONG64 KiServiceLimit = sizeof KiServiceTable / sizeof KiServiceTable[0];
 

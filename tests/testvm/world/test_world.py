@@ -19,7 +19,10 @@ and checks, with every structure offset taken from `llvm-pdbutil dump
   - every waiting thread's saved stack unwinds (with the .pdata of
     testnt.exe) to the documented chain, ending in KiStartSystemThread;
   - a breakpoint on nt!NtCreateFile sees the six file names in order through
-    r8 (ObjectAttributes) -> +0x10 ObjectName -> Buffer.
+    r8 (ObjectAttributes) -> +0x10 ObjectName -> Buffer;
+  - explorer.exe's ticker thread calls nt!NtDelayExecution from ring 3 with
+    explorer's CR3, and a breakpoint on its user return address hits in
+    ring 3.
 """
 import os
 import re
@@ -49,6 +52,7 @@ FILE_NAMES = [r"\??\C:\Windows\System32\config\SYSTEM",
 USER_PEB = 0x000000D12A4F3000
 USER_IMAGE_BASE = 0x00007FF612340000
 USER_NTDLL_BASE = 0x00007FFC00000000
+EXPLORER_TICKER_TID = 0x1174
 TESTDRV_BASE = 0xFFFFF80002000000
 
 failures = []
@@ -469,6 +473,7 @@ def check_threads(t, types, info, syms_sorted, unw):
     K = lambda f: types.off("_KTHREAD", f)  # noqa: E731
     ET = lambda f: types.off("_ETHREAD", f)  # noqa: E731
     seen_worker = False
+    seen_ticker = False
     for name, p in info.items():
         threads = walk_list(t, p["eprocess"] + types.off("_EPROCESS", "ThreadListHead"),
                             ET("ThreadListEntry"))
@@ -503,6 +508,12 @@ def check_threads(t, types, info, syms_sorted, unw):
             elif name == "System":
                 want = ["KiSwapContext", "KiSwapThread", "KeWaitForSingleObject",
                         "ExpWorkerThread", "KiStartSystemThread"]
+            elif u64(raw, ET("Cid") + 8) == EXPLORER_TICKER_TID and name == "explorer.exe":
+                seen_ticker = True
+                want = ["KiSwapContext", "KiSwapThread", "KeDelayExecutionThread",
+                        "NtDelayExecution", "KiSystemServiceCopyEnd",
+                        "ntdll!NtDelayExecution", "explorer!AppTickerLoop",
+                        "explorer!AppTickerThread", "ntdll!RtlUserThreadStart"]
             else:
                 exe = name[:-4]
                 want = ["KiSwapContext", "KiSwapThread", "KeWaitForSingleObject",
@@ -520,6 +531,8 @@ def check_threads(t, types, info, syms_sorted, unw):
                 check(u64(tebraw, types.off("_TEB", "ProcessEnvironmentBlock")) == USER_PEB,
                       "%s TEB.ProcessEnvironmentBlock" % name)
             check(chain == want, "%s saved stack %r" % (name, chain))
+        if name == "explorer.exe":
+            check(len(threads) == 2, "explorer.exe has two threads")
     return seen_worker
 
 
@@ -568,6 +581,52 @@ def check_ntcreatefile_bp(kd, t, types, syms):
         check(seen == want, "NtCreateFile names in the cyclic order")
 
 
+def check_user_breakpoint(kd, t, types, syms, info):
+    """A kernel bp in NtDelayExecution stops in explorer's ticker thread with
+    explorer's CR3; a bp on the user return address from its trap frame then
+    hits in ring 3 (SegCs 0x33) in the same thread."""
+    ex = info.get("explorer.exe")
+    if not check(ex is not None, "explorer.exe present"):
+        return
+    st, h = kd.write_breakpoint(syms["NtDelayExecution"])
+    check(st == STATUS_SUCCESS, "WriteBreakPoint nt!NtDelayExecution")
+    kd.continue2()
+    sc = wait_stop(kd)
+    for _ in range(3):
+        if sc.pc != syms.get("RtlpBreakWithStatusInstruction"):
+            break
+        skip_hardcoded_int3(kd, sc)
+        kd.continue2()
+        sc = wait_stop(kd)
+    kd.restore_breakpoint(h)
+    if not check(sc.pc == syms["NtDelayExecution"], "stop in nt!NtDelayExecution (pc %#x)" % sc.pc):
+        return
+    K = lambda f: types.off("_KTHREAD", f)  # noqa: E731
+    cid = t.read(sc.thread + types.off("_ETHREAD", "Cid"), 16)
+    check(u64(cid, 0) == ex["pid"] and u64(cid, 8) == EXPLORER_TICKER_TID,
+          "NtDelayExecution called by explorer's ticker thread")
+    st, sp = kd.read_control(2, 0x20)
+    check(u64(sp, 0x10) == ex["dtb"], "CR3 is explorer's DirectoryTableBase in its thread")
+    tf = t.q(sc.thread + K("TrapFrame"))
+    user_rip = t.q(tf + types.off("_KTRAP_FRAME", "Rip"))
+    check(USER_NTDLL_BASE <= user_rip < USER_NTDLL_BASE + 0x10000, "trap frame Rip in ntdll")
+    original = t.read(user_rip, 1)
+    st, h = kd.write_breakpoint(user_rip)
+    check(st == STATUS_SUCCESS, "WriteBreakPoint at a user address in explorer's context")
+    kd.continue2()
+    sc = wait_stop(kd)
+    st, ctx = kd.get_context()
+    check(sc.pc == user_rip and u16(ctx, 0x38) == 0x33,
+          "user-mode breakpoint hit in ring 3 (pc %#x cs %#x)" % (sc.pc, u16(ctx, 0x38)))
+    check(t.read(sc.thread + types.off("_ETHREAD", "Cid") + 8, 8) ==
+          struct.pack("<Q", EXPLORER_TICKER_TID), "user bp in the ticker thread")
+    # The target may already have removed a breakpoint inside the reported
+    # instruction bytes (open-points.md #6): what matters is the original byte.
+    kd.restore_breakpoint(h)
+    check(t.read(user_rip, 1) == original, "original byte back at the user address")
+    print("user-mode bp at %#x hit in explorer's ticker thread" % user_rip)
+
+
 def main():
     types = Types(PDB)
     syms = publics(PDB, EXE)
@@ -597,9 +656,10 @@ def main():
             check(v["flags"] & 2, "GetVersion64 DATA flag (DebuggerDataList valid)")
             d = check_kdbg(kd, t, types, syms, v)
             check_modules(t, types, u64(d, 0x48))
-            check_processes(t, types, u64(d, 0x50), syms_sorted, unw)
+            info = check_processes(t, types, u64(d, 0x50), syms_sorted, unw)
             skip_hardcoded_int3(kd, brk)
             check_ntcreatefile_bp(kd, t, types, syms)
+            check_user_breakpoint(kd, t, types, syms, info)
             kd.continue2()
         finally:
             kd.close()

@@ -7,7 +7,8 @@
  * ring 3 at boot: ntdll!RtlUserThreadStart calls wmainCRTStartup(PEB), which
  * waits on handle 4 (an event nobody signals) through ntdll's syscall stub,
  * so the thread stays blocked with a user-mode call chain below its
- * kernel frames.
+ * kernel frames.  explorer.exe also runs AppTickerThread, which wakes from
+ * NtDelayExecution ten times a second.
  */
 #ifndef WORLD_PROCESS
 #define WORLD_PROCESS "app"
@@ -15,8 +16,10 @@
 
 __declspec(dllimport) long NtWaitForSingleObject(void *Handle, unsigned char Alertable,
                                                  void *Timeout);
+__declspec(dllimport) long NtDelayExecution(unsigned char Alertable, long long *Interval);
 
 volatile unsigned long long AppLoopCount;
+volatile unsigned long long AppTickCount;
 volatile long AppLastStatus;
 const char AppProcessName[] = WORLD_PROCESS;
 
@@ -33,5 +36,23 @@ __attribute__((disable_tail_calls)) int wmainCRTStartup(void *Peb)
 {
     AppLoopCount = (unsigned long long)(unsigned char)AppProcessName[0];
     AppServiceLoop(Peb);
+    return 0;
+}
+
+/* explorer.exe's second thread: ring-3 code that runs ten times a second
+ * (so "bp explorer!AppTickerLoop" hits in explorer's address space). */
+__attribute__((noinline, disable_tail_calls)) void AppTickerLoop(void)
+{
+    long long interval = -1000000;           /* 100 ms */
+    for (;;) {
+        AppTickCount++;
+        NtDelayExecution(0, &interval);
+    }
+}
+
+__declspec(dllexport) __attribute__((disable_tail_calls)) int AppTickerThread(void *Peb)
+{
+    (void)Peb;
+    AppTickerLoop();
     return 0;
 }
