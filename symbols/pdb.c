@@ -192,6 +192,7 @@ void pdb_close(pdb_file *pdb)
 	free(pdb->name_hash);
 	free(pdb->procs);
 	free(pdb->type_off);
+	free(pdb->ipi_off);
 	free(pdb->type_hash);
 	free(pdb->unique_hash);
 	free(pdb->fpo);

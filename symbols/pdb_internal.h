@@ -106,6 +106,12 @@ struct pdb {
 	uint32_t *unique_hash;  /* unique name -> complete ti+1 */
 	uint32_t unique_hash_size;
 
+	/* IPI (pdb_ipi.c) */
+	int ipi_state;
+	const uint8_t *ipi;
+	uint32_t ipi_begin, ipi_end;
+	uint32_t *ipi_off;
+
 	/* FPO (pdb_fpo.c) */
 	int fpo_state;
 	pdb_fpo *fpo;
@@ -130,6 +136,9 @@ uint32_t pdb_segoff_to_rva(pdb_file *pdb, uint16_t seg, uint32_t off);
 
 int pdb_load_symbols(pdb_file *pdb);
 int pdb_load_types(pdb_file *pdb);
+int pdb_load_ipi(pdb_file *pdb);
+/* TPI type of an LF_FUNC_ID / LF_MFUNC_ID id; 0 if none. */
+uint32_t pdb_ipi_function_type(pdb_file *pdb, uint32_t id);
 /* Type record of ti: leaf, body (after the leaf), body length. */
 int pdb_type_record(pdb_file *pdb, uint32_t ti, uint16_t *leaf,
                     const uint8_t **body, uint32_t *len);

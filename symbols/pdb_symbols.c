@@ -122,6 +122,9 @@ static int walk_records(pdb_file *pdb, symvec *sv, const uint8_t *d, uint32_t n,
 			s.raw_name = sym_cur_str(&c);
 			s.kind = PDB_SYM_FUNCTION;
 			s.is_code = 1;
+			/* _ID forms carry an IPI id; callers want the TPI type */
+			if (kind == S_GPROC32_ID || kind == S_LPROC32_ID)
+				s.ti = pdb_ipi_function_type(pdb, s.ti);
 			keep = 1;
 		}
 		if (keep) {

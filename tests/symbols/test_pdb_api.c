@@ -63,6 +63,10 @@ static void check_symbols(pdb_file *pdb, pe_image *pe, int x64)
 	pdb_symbol s;
 	CHECK(pdb_lookup_symbol(pdb, "checksum", &s) == 0 && s.kind == PDB_SYM_FUNCTION && s.size,
 	      "static function checksum");
+	pdb_type ft;
+	CHECK(pdb_lookup_symbol(pdb, "object_visit", &s) == 0 && pdb_type_info(pdb, s.type_index, &ft) == 0 &&
+	      ft.kind == PDB_TYPE_PROCEDURE && ft.param_count == 2 && ft.elem_ti == 0x74,
+	      "object_visit's type %#x is not int(struct object *, int)", s.type_index);
 	CHECK(pdb_lookup_symbol(pdb, "g_table", &s) == 0 && s.kind == PDB_SYM_GLOBAL_DATA &&
 	      pdb_type_size(pdb, s.type_index) == sizeof(int) * 32, "g_table: kind %d", s.kind);
 	if (!x64) {
