@@ -274,7 +274,67 @@ static int function_extent(kd_session *s, uint64_t addr, uint64_t *start, uint64
 	return -1;
 }
 
-/* uf [/c] addr: the whole function (linear, in address order). */
+/*
+ * uf's layout: the function in address order, split into basic blocks as
+ * WinDbg prints them -- a blank line and a "nt!Foo+0x35:" header before
+ * every block that a jump inside the function targets or that follows a
+ * jump or return.
+ */
+static int uf_blocks(kd_session *s, kd_disasm *d, kd_target *t, uint64_t start, uint64_t len)
+{
+	uint8_t *code = malloc((size_t)len + KD_INSN_MAX);
+	uint8_t *leader = calloc((size_t)len + 1, 1);
+	if (!code || !leader) {
+		free(code);
+		free(leader);
+		kd_err(s, "out of memory\n");
+		return -1;
+	}
+	size_t have = read_code(t, start, code, (size_t)len);
+	/* Pass 1: block starts. */
+	leader[0] = 1;
+	for (size_t off = 0; off < have;) {
+		kd_insn in;
+		if (kd_disasm_one(d, code + off, have - off, start + off, &in) < 0) {
+			off++;
+			continue;
+		}
+		off += in.length;
+		if (in.is_jump || in.is_ret) {
+			if (off < len)
+				leader[off] = 1;
+			if (in.has_target && in.target >= start && in.target < start + len)
+				leader[in.target - start] = 1;
+		}
+	}
+	/* Pass 2: print. */
+	char line[512], sym[512];
+	for (size_t off = 0; off < len && !kd_session_interrupted(s);) {
+		uint64_t a = start + off;
+		if (leader[off]) {
+			if (off)
+				kd_out(s, "\n");
+			if (kd_symbolize(s, a, sym, sizeof sym) == 1)
+				kd_out(s, "%s:\n", sym);
+		}
+		if (off >= have) {
+			kd_disasm_format_unreadable(d, a, line, sizeof line);
+			kd_out(s, "%s\n", line);
+			off++;
+			continue;
+		}
+		kd_insn in;
+		kd_disasm_one(d, code + off, have - off, a, &in);
+		kd_disasm_format(d, &in, line, sizeof line);
+		kd_out(s, "%s\n", line);
+		off += in.length;
+	}
+	free(code);
+	free(leader);
+	return 0;
+}
+
+/* uf [/c] addr: the whole function (address order, basic blocks). */
 static int cmd_uf(kd_session *s, const char *name, const char *args)
 {
 	(void)name;
@@ -311,9 +371,9 @@ static int cmd_uf(kd_session *s, const char *name, const char *args)
 	if (open_disasm(s, t, &d) < 0)
 		return -1;
 	if (!calls_only) {
-		disasm_run(s, d, t, start, 0, start + len, 1, NULL);
+		int rc = uf_blocks(s, d, t, start, len);
 		kd_disasm_close(d);
-		return 0;
+		return rc;
 	}
 	/* uf /c: "  nt!Foo+0x1a (addr):\n    call to nt!Bar (addr)" */
 	char sym[512], a[24];

@@ -83,6 +83,7 @@ def main():
         "dq 1000 L1",                                  # 10 user half: unreadable
         "dd nt+3c L1",                                 # 11 e_lfanew
         "? poi(nt+3c) & ffffffff",                     # 12
+        "uf nt!IopCreateFile",                         # 13
     ]
     with VM("unix") as vm:
         chunks, out = run_kd(vm.endpoint, commands)
@@ -131,6 +132,16 @@ def main():
     lfanew = struct.unpack_from("<I", image, 0x3c)[0]
     check(res[11] == ["%s  %08x" % (addr64(base + 0x3c), lfanew)], "dd e_lfanew: %r" % res[11])
     check(res[12] == ["Evaluate expression: %d = %s" % (lfanew, addr64(lfanew))], "poi(): %r" % res[12])
+
+    # uf: every jump target inside the function starts a block: a blank
+    # line, then its "nt!IopCreateFile+0xNN:" header.
+    uf = res[13]
+    targets = set(re.findall(r" j\w+ +(nt!IopCreateFile\+0x[0-9a-f]+) \(", "\n".join(uf)))
+    check(targets, "uf nt!IopCreateFile has jumps inside the function")
+    for tgt in targets:
+        idx = [i for i, l in enumerate(uf) if l == tgt + ":"]
+        check(idx and uf[idx[0] - 1] == "", "uf block header for %s" % tgt)
+    check(uf and uf[0] == "nt!IopCreateFile:", "uf header line: %r" % uf[:1])
 
 
 main()
