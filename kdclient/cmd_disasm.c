@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "disasm/disasm.h"
 #include "expr.h"
+#include "format.h"
 #include "script.h"
 #include "session.h"
 #include "symbols/symbols.h"
@@ -18,9 +19,18 @@
 #define U_DEFAULT 8              /* instructions shown by u / ub */
 #define UF_MAX_BYTES 0x100000    /* sanity bound on a function extent */
 
+/* kd_symbolize with names made terminal-safe (export names come from the
+ * target). */
+static int symbolize_safe(kd_session *s, uint64_t addr, char *buf, size_t len)
+{
+	int rc = kd_symbolize(s, addr, buf, len);
+	kd_fmt_sanitize(buf);
+	return rc;
+}
+
 static int dis_symbolize(void *ctx, uint64_t addr, char *buf, size_t len)
 {
-	return kd_symbolize((kd_session *)ctx, addr, buf, len) == 1 ? 1 : 0;
+	return symbolize_safe((kd_session *)ctx, addr, buf, len) == 1 ? 1 : 0;
 }
 
 static int open_disasm(kd_session *s, kd_target *t, kd_disasm **d)
@@ -61,7 +71,7 @@ static size_t read_code(kd_target *t, uint64_t addr, uint8_t *buf, size_t len)
 static void header_line(kd_session *s, uint64_t addr, int first)
 {
 	char sym[512];
-	if (kd_symbolize(s, addr, sym, sizeof sym) != 1)
+	if (symbolize_safe(s, addr, sym, sizeof sym) != 1)
 		return;
 	if (!first && strstr(sym, "+0x"))
 		return;
@@ -314,7 +324,7 @@ static int uf_blocks(kd_session *s, kd_disasm *d, kd_target *t, uint64_t start, 
 		if (leader[off]) {
 			if (off)
 				kd_out(s, "\n");
-			if (kd_symbolize(s, a, sym, sizeof sym) == 1)
+			if (symbolize_safe(s, a, sym, sizeof sym) == 1)
 				kd_out(s, "%s:\n", sym);
 		}
 		if (off >= have) {
@@ -377,7 +387,7 @@ static int cmd_uf(kd_session *s, const char *name, const char *args)
 	}
 	/* uf /c: "  nt!Foo+0x1a (addr):\n    call to nt!Bar (addr)" */
 	char sym[512], a[24];
-	kd_symbolize(s, start, sym, sizeof sym);
+	symbolize_safe(s, start, sym, sizeof sym);
 	kd_fmt_ptr(s, start, a);
 	kd_out(s, "%s (%s)\n", sym, a);
 	uint64_t pc = start;
@@ -390,7 +400,7 @@ static int cmd_uf(kd_session *s, const char *name, const char *args)
 			continue;
 		}
 		if (in.is_call) {
-			kd_symbolize(s, pc, sym, sizeof sym);
+			symbolize_safe(s, pc, sym, sizeof sym);
 			kd_fmt_ptr(s, pc, a);
 			kd_out(s, "  %s (%s):\n", sym, a);
 			kd_out(s, "    call to %s\n", in.operands);

@@ -259,6 +259,7 @@ static int do_dump(kd_session *s, const dump_kind *k, const char *args, int phys
 				if (ok && kd_symbolize(s, unit == 4 ? (uint64_t)(int64_t)(int32_t)v : v,
 						       sym, sizeof sym) != 1)
 					sym[0] = 0;
+				kd_fmt_sanitize(sym);
 				kd_fmt_ptrsym_line(line, sizeof line, ps, a, unit, v, ok, sym);
 				break;
 			}

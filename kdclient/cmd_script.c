@@ -332,7 +332,9 @@ static int pf_read(void *ctx, uint64_t addr, void *buf, size_t len, size_t *got)
 
 static int pf_sym(void *ctx, uint64_t addr, char *buf, size_t len)
 {
-	return kd_symbolize((kd_session *)ctx, addr, buf, len);
+	int rc = kd_symbolize((kd_session *)ctx, addr, buf, len);
+	kd_fmt_sanitize(buf);
+	return rc;
 }
 
 static int cmd_printf(kd_session *s, const char *name, const char *args)

@@ -240,3 +240,13 @@ size_t kd_fmt_escape(char *out, size_t outlen, const char *text, size_t len)
 	}
 	return sb_done(&b);
 }
+
+char *kd_fmt_sanitize(char *s)
+{
+	for (char *p = s; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c < 0x20 || c >= 0x7f)
+			*p = '?';
+	}
+	return s;
+}

@@ -70,6 +70,11 @@ size_t kd_fmt_evaluate(char *out, size_t outlen, unsigned ptr_size, uint64_t v);
  * escapes, every other byte as \xNN.  Returns the length written. */
 size_t kd_fmt_escape(char *out, size_t outlen, const char *text, size_t len);
 
+/* Make a name safe for the terminal in place: every byte outside
+ * 0x20-0x7e becomes '?'.  Symbol names can come from a target's export
+ * table, so they get the same distrust as its memory.  Returns s. */
+char *kd_fmt_sanitize(char *s);
+
 /* Little-endian load of 1, 2, 4 or 8 bytes. */
 uint64_t kd_fmt_le(const uint8_t *p, unsigned size);
 

@@ -100,6 +100,14 @@ int main(void)
 	kd_fmt_evaluate(b, sizeof b, 8, 0xfffff80000100000ull);
 	CHECK_STR(b, "Evaluate expression: -8796091973632 = fffff800`00100000");
 
+	/* Names from the target are made terminal-safe. */
+	{
+		char name[] = "drv!Evil\x1b[2J\xe9 x";
+		CHECK_STR(kd_fmt_sanitize(name), "drv!Evil?[2J? x");
+		char ok[] = "nt!KiSystemStartup+0x10";
+		CHECK_STR(kd_fmt_sanitize(ok), "nt!KiSystemStartup+0x10");
+	}
+
 	/* Escaping. */
 	kd_fmt_escape(b, sizeof b, "a\nb\x1b[0m\\\t\xff", 10);
 	CHECK_STR(b, "a\\nb\\x1b[0m\\\\\\t\\xff");
