@@ -67,6 +67,11 @@ _Static_assert(sizeof(CONTEXT) == 0x4D0, "x64 CONTEXT is 0x4D0 bytes");
 _Static_assert(sizeof(KSPECIAL_REGISTERS) == 0xF0, "KSPECIAL_REGISTERS");
 _Static_assert(offsetof(OBJECT_ATTRIBUTES, ObjectName) == 0x10, "ObjectName at +0x10");
 
+/* From the core (kernel/): the bugcheck code + parameters, and the int3 a
+ * breakin stops on. */
+extern uint64_t KiBugCheckData[5];
+extern UCHAR RtlpBreakWithStatusInstruction[];
+
 KDDEBUGGER_DATA64 KdDebuggerDataBlock;
 LIST_ENTRY64 KdpDebuggerDataListHead;
 static const char NtBuildLab[] = "19041.1.amd64fre.testnt.261122-0000";
@@ -88,6 +93,8 @@ void world_kdbg_init(ULONG64 kern_base)
 
     d->KernBase = kern_base;
     d->PaeEnabled = 1;
+    d->BreakpointWithStatus = (ULONG64)RtlpBreakWithStatusInstruction;
+    d->KiBugcheckData = (ULONG64)KiBugCheckData;
     d->PsLoadedModuleList = (ULONG64)&PsLoadedModuleList;
     d->PsActiveProcessHead = (ULONG64)&PsActiveProcessHead;
     d->MmPageSize = 0x1000;

@@ -20,6 +20,8 @@ and checks, with every structure offset taken from `llvm-pdbutil dump
     testnt.exe) to the documented chain, ending in KiStartSystemThread;
   - a breakpoint on nt!NtCreateFile sees the six file names in order through
     r8 (ObjectAttributes) -> +0x10 ObjectName -> Buffer;
+  - a breakpoint in testdrv!TestDrvDispatchCreate unwinds through nt
+    (IofCallDriver, IopCreateFile, NtCreateFile, TestFileWorkerThread);
   - explorer.exe's ticker thread calls nt!NtDelayExecution from ring 3 with
     explorer's CR3, and a breakpoint on its user return address hits in
     ring 3.
@@ -332,6 +334,9 @@ def check_kdbg(kd, t, types, syms, version):
           "KDBG PsLoadedModuleList")
     check(u64(d, 0x50) == syms["PsActiveProcessHead"], "KDBG PsActiveProcessHead")
     check(u64(d, 0x138) == 0x1000, "MmPageSize")
+    check(u64(d, o("KiBugcheckData")) == syms["KiBugCheckData"], "KDBG KiBugcheckData")
+    check(u64(d, o("BreakpointWithStatus")) == syms["RtlpBreakWithStatusInstruction"],
+          "KDBG BreakpointWithStatus")
     check(t.q(u64(d, 0x218)) == syms["KiInitialPcr"] + types.off("_KPCR", "Prcb"),
           "KiProcessorBlock[0] is the KPRCB inside KiInitialPcr")
     for field, struct_name, path in (
@@ -581,6 +586,35 @@ def check_ntcreatefile_bp(kd, t, types, syms):
         check(seen == want, "NtCreateFile names in the cyclic order")
 
 
+def check_driver_breakpoint(kd, t, syms_sorted, unw):
+    """bp testdrv!TestDrvDispatchCreate: the live stack crosses from the
+    driver into nt and ends in KiStartSystemThread."""
+    drv_syms = publics(os.path.join(WORLD_BUILD, "testdrv.pdb"), os.path.join(WORLD_BUILD, "testdrv.sys"))
+    target = drv_syms["TestDrvDispatchCreate"]
+    check(TESTDRV_BASE <= target < TESTDRV_BASE + 0x100000, "TestDrvDispatchCreate in testdrv.sys")
+    allsyms = sorted(syms_sorted + [(a, "testdrv!" + n) for n, a in drv_syms.items()])
+    st, h = kd.write_breakpoint(target)
+    check(st == STATUS_SUCCESS, "WriteBreakPoint testdrv!TestDrvDispatchCreate")
+    kd.continue2()
+    sc = wait_stop(kd)
+    kd.restore_breakpoint(h)
+    if not check(sc.pc == target, "stop at TestDrvDispatchCreate (pc %#x)" % sc.pc):
+        return
+    st, ctx = kd.get_context()
+    rip, rsp = u64(ctx, CTX_RIP), u64(ctx, 0x98)
+    chain = []
+    for _ in range(12):
+        if rip == 0:
+            break
+        chain.append(symbolize(allsyms, rip).split("+")[0])
+        if chain[-1] == "KiStartSystemThread":
+            break
+        rip, rsp = unw.step(rip, rsp, t.q)
+    print("driver stop:", " <- ".join(chain))
+    check(chain == ["testdrv!TestDrvDispatchCreate", "IofCallDriver", "IopCreateFile", "NtCreateFile",
+                    "TestFileWorkerThread", "KiStartSystemThread"], "driver stack %r" % chain)
+
+
 def check_user_breakpoint(kd, t, types, syms, info):
     """A kernel bp in NtDelayExecution stops in explorer's ticker thread with
     explorer's CR3; a bp on the user return address from its trap frame then
@@ -659,6 +693,7 @@ def main():
             info = check_processes(t, types, u64(d, 0x50), syms_sorted, unw)
             skip_hardcoded_int3(kd, brk)
             check_ntcreatefile_bp(kd, t, types, syms)
+            check_driver_breakpoint(kd, t, syms_sorted, unw)
             check_user_breakpoint(kd, t, types, syms, info)
             kd.continue2()
         finally:
