@@ -55,6 +55,16 @@ static void restart(kdcom_parser *p)
 	p->got = 0;
 }
 
+bool kdcom_parser_busy(const kdcom_parser *p)
+{
+	return p->state != ST_LEADER;
+}
+
+void kdcom_parser_reset(kdcom_parser *p)
+{
+	restart(p);
+}
+
 static kdcom_parse_result header_done(kdcom_parser *p, kdcom_packet *out)
 {
 	out->leader = kdpkt_get32(p->hdr);

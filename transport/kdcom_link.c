@@ -233,9 +233,23 @@ static int read_packet(kdcom *l, int64_t deadline)
 				return 0;
 			t = left > 0x7fffffff ? 0x7fffffff : (int)left;
 		}
+		/* a sender never pauses inside a frame: a gap of an ACK timeout
+		 * mid-frame means the rest is lost (peer restarted, damaged
+		 * ByteCount); drop the partial frame and ask for it again */
+		bool mid_frame = kdcom_parser_busy(&l->parser);
+		if (mid_frame && (t < 0 || t > l->ack_timeout_ms))
+			t = l->ack_timeout_ms;
 		int n = kd_stream_read(l->s, l->inbuf, sizeof l->inbuf, t);
 		if (n < 0)
 			return stream_fail(l, n);
+		if (n == 0 && mid_frame) {
+			kdcom_parser_reset(&l->parser);
+			l->c.bad_packets++;
+			int r = send_control(l, KD_PACKET_TYPE_RESEND, 0);
+			if (r < 0)
+				return r;
+			continue;
+		}
 		if (n == 0)
 			return 0;
 		l->c.bytes_received += (uint64_t)n;
@@ -616,6 +630,9 @@ int kdcom_attach(kdcom *l, int timeout_ms)
 	queue_clear(l);
 	restart_ids(l);
 	l->tx_len = 0;
+	/* after a reconnect, half a frame from the old connection is noise */
+	kdcom_parser_reset(&l->parser);
+	l->in_len = l->in_pos = 0;
 	if (l->attach_resets > 0) {
 		/* a stopped target answers RESET by re-sending its state
 		 * change (§5 step 3); a running one ignores it */

@@ -320,6 +320,10 @@ typedef struct kdcom_parser {
 
 void kdcom_parser_init(kdcom_parser *p);
 kdcom_parse_result kdcom_parser_feed(kdcom_parser *p, uint8_t byte, kdcom_packet *out);
+/* True while a frame is partly read (its leader was complete). */
+bool kdcom_parser_busy(const kdcom_parser *p);
+/* Drop a partly read frame and scan for a leader again (counters kept). */
+void kdcom_parser_reset(kdcom_parser *p);
 
 /* ========================================================================
  * 3. Payload codecs (§2, §6, §7, §10, §11)
