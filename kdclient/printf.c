@@ -50,9 +50,9 @@ static void ob_field(ob *o, const char *spec_flags, const char *text)
 static void put_untrusted(ob *o, uint32_t c)
 {
 	char tmp[16];
-	if (c == '\\') {
-		ob_puts(o, "\\\\");
-	} else if (c >= 0x20 && c < 0x7f) {
+	/* Backslashes stay as they are: NT paths (\??\C:\...) must read as
+	 * WinDbg prints them; only control characters can harm a terminal. */
+	if (c >= 0x20 && c < 0x7f) {
 		tmp[0] = (char)c;
 		ob_putn(o, tmp, 1);
 	} else if (c == '\n') {

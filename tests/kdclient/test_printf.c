@@ -100,7 +100,7 @@ int main(void)
 	FMT("[%s]", "[hello]", BASE);
 	FMT("[%10ma]", "[     hello]", BASE);
 	FMT("[%mu]", "[W\xc3\xa9rld]", BASE + 0x100);
-	FMT("%msu\n", "\\\\??\\\\C:\\\\x.txt\n", BASE + 0x200);
+	FMT("%msu\n", "\\??\\C:\\x.txt\n", BASE + 0x200);
 	FMT("[%msa]", "[abc]", BASE + 0x500);
 	FMT("[%ma]", "[a\\x1b]0;pwn\\x07\\nb]", BASE + 0x400);
 	FMT("[%mu]", "[\xf0\x9f\x98\x80\\u202e]", BASE + 0x700);
