@@ -185,6 +185,8 @@ void pdb_close(pdb_file *pdb)
 	free(pdb->modules);
 	free(pdb->sections);
 	free(pdb->omap);
+	free(pdb->contribs);
+	free(pdb->contribs_by_rva);
 	free(pdb->syms);
 	free(pdb->names_pool);
 	free(pdb->by_addr);

@@ -73,6 +73,43 @@ static int parse_modules(pdb_file *pdb, const uint8_t *d, uint32_t n)
 	return 0;
 }
 
+/* Section contributions: which module produced which bytes of each
+ * section.  Version 6.0 entries are 28 bytes, V2 (2014) add a COFF
+ * section index (32 bytes). */
+#define SC_VER60 (0xeffe0000u + 19970605u)
+#define SC_VER2  (0xeffe0000u + 20140516u)
+
+static int cmp_contrib(const void *a, const void *b)
+{
+	const pdb_contribution *x = a, *y = b;
+	return x->rva < y->rva ? -1 : x->rva > y->rva;
+}
+
+static int parse_contributions(pdb_file *pdb, const uint8_t *d, uint32_t n)
+{
+	if (n < 4)
+		return 0;
+	uint32_t ver = sym_le32(d);
+	uint32_t esize = ver == SC_VER60 ? 28 : ver == SC_VER2 ? 32 : 0;
+	if (!esize)
+		return 0;   /* unknown layout: contributions are optional */
+	uint32_t count = (n - 4) / esize;
+	pdb->contribs = calloc((size_t)count + 1, sizeof *pdb->contribs);
+	if (!pdb->contribs)
+		return pdb_fail(pdb, SYM_E_NOMEM, "out of memory");
+	for (uint32_t i = 0; i < count; i++) {
+		const uint8_t *e = d + 4 + (size_t)esize * i;
+		pdb_contribution *c = &pdb->contribs[i];
+		c->segment = sym_le16(e);
+		c->offset = sym_le32(e + 4);
+		c->size = sym_le32(e + 8);
+		c->characteristics = sym_le32(e + 12);
+		c->module = sym_le16(e + 16);
+	}
+	pdb->ncontribs = count;
+	return 0;
+}
+
 static int load_dbi(pdb_file *pdb)
 {
 	const uint8_t *d;
@@ -109,6 +146,9 @@ static int load_dbi(pdb_file *pdb)
 	int rc = parse_modules(pdb, d + DBI_HEADER_SIZE, sizes[0]);
 	if (rc < 0)
 		return rc;
+	rc = parse_contributions(pdb, d + DBI_HEADER_SIZE + sizes[0], sizes[1]);
+	if (rc < 0)
+		return rc;
 	/* substream order: ModInfo, SectionContrib, SectionMap, SourceInfo,
 	 * TypeServerMap, EC, optional debug header (the last one) */
 	const uint8_t *dbg = d + total - sizes[7];
@@ -132,7 +172,81 @@ static int load_dbi(pdb_file *pdb)
 			sect_stream = pdb->dbg_streams[PDB_DBG_SECTION_HDR_ORIG];
 		}
 	}
-	return parse_sections(pdb, sect_stream, &pdb->sections, &pdb->nsections);
+	rc = parse_sections(pdb, sect_stream, &pdb->sections, &pdb->nsections);
+	if (rc < 0)
+		return rc;
+	/* RVAs need the section headers; a sorted copy answers "which module
+	 * is this address in" */
+	pdb->contribs_by_rva = malloc(((size_t)pdb->ncontribs + 1) * sizeof *pdb->contribs_by_rva);
+	if (!pdb->contribs_by_rva)
+		return pdb_fail(pdb, SYM_E_NOMEM, "out of memory");
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < pdb->ncontribs; i++) {
+		pdb_contribution *c = &pdb->contribs[i];
+		c->rva = pdb_segoff_to_rva(pdb, c->segment, c->offset);
+		if (c->rva && c->size && c->size < 0x80000000u)
+			pdb->contribs_by_rva[k++] = *c;
+	}
+	qsort(pdb->contribs_by_rva, k, sizeof *pdb->contribs_by_rva, cmp_contrib);
+	pdb->ncontribs_by_rva = k;
+	return 0;
+}
+
+int pdb_module_count(pdb_file *pdb)
+{
+	int rc = pdb_load_dbi(pdb);
+	return rc < 0 ? rc : (int)pdb->nmodules;
+}
+
+int pdb_module_at(pdb_file *pdb, size_t i, pdb_module_info *out)
+{
+	int rc = pdb_load_dbi(pdb);
+	if (rc < 0)
+		return rc;
+	if (i >= pdb->nmodules)
+		return SYM_E_NOTFOUND;
+	out->name = pdb->modules[i].name;
+	out->obj_name = pdb->modules[i].obj_name;
+	out->sym_stream = pdb->modules[i].sym_stream;
+	out->sym_bytes = pdb->modules[i].sym_bytes;
+	return 0;
+}
+
+int pdb_contribution_count(pdb_file *pdb)
+{
+	int rc = pdb_load_dbi(pdb);
+	return rc < 0 ? rc : (int)pdb->ncontribs;
+}
+
+int pdb_contribution_at(pdb_file *pdb, size_t i, pdb_contribution *out)
+{
+	int rc = pdb_load_dbi(pdb);
+	if (rc < 0)
+		return rc;
+	if (i >= pdb->ncontribs)
+		return SYM_E_NOTFOUND;
+	*out = pdb->contribs[i];
+	return 0;
+}
+
+int pdb_contribution_of(pdb_file *pdb, uint32_t rva, pdb_contribution *out)
+{
+	int rc = pdb_load_dbi(pdb);
+	if (rc < 0)
+		return rc;
+	uint32_t lo = 0, hi = pdb->ncontribs_by_rva;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (pdb->contribs_by_rva[mid].rva <= rva)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo && rva - pdb->contribs_by_rva[lo - 1].rva < pdb->contribs_by_rva[lo - 1].size) {
+		*out = pdb->contribs_by_rva[lo - 1];
+		return 0;
+	}
+	return pdb_fail(pdb, SYM_E_NOTFOUND, "no section contribution covers RVA %#x", rva);
 }
 
 int pdb_load_dbi(pdb_file *pdb)

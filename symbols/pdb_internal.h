@@ -79,6 +79,10 @@ struct pdb {
 	uint32_t nmodules;
 	pe_section *sections;   /* what segments in symbols refer to */
 	uint32_t nsections;
+	pdb_contribution *contribs;       /* DBI order */
+	uint32_t ncontribs;
+	pdb_contribution *contribs_by_rva; /* mapped ones, sorted */
+	uint32_t ncontribs_by_rva;
 	uint32_t *omap;         /* OMAP from source: pairs (from, to) */
 	uint32_t nomap;
 

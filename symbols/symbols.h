@@ -220,6 +220,31 @@ int pdb_function_extent(pdb_file *pdb, uint32_t rva, uint32_t *start,
 int pdb_section_count(pdb_file *pdb);
 int pdb_section_at(pdb_file *pdb, size_t i, pe_section *out);
 
+/* DBI module list (one per object file / import library, plus
+ * "* Linker *"). */
+typedef struct pdb_module_info {
+	const char *name;       /* module name (object path) */
+	const char *obj_name;   /* object or library file */
+	uint16_t sym_stream;    /* 0xffff: none (stripped PDB) */
+	uint32_t sym_bytes;
+} pdb_module_info;
+int pdb_module_count(pdb_file *pdb);
+int pdb_module_at(pdb_file *pdb, size_t i, pdb_module_info *out);
+
+/* DBI section contributions: which module produced which bytes. */
+typedef struct pdb_contribution {
+	uint16_t segment;       /* 1-based section */
+	uint32_t offset;
+	uint32_t rva;           /* 0 if the segment maps nowhere */
+	uint32_t size;
+	uint32_t characteristics;
+	uint16_t module;        /* index for pdb_module_at */
+} pdb_contribution;
+int pdb_contribution_count(pdb_file *pdb);
+int pdb_contribution_at(pdb_file *pdb, size_t i, pdb_contribution *out);
+/* Contribution covering rva (so: the module an address belongs to). */
+int pdb_contribution_of(pdb_file *pdb, uint32_t rva, pdb_contribution *out);
+
 /* ---- types (TPI) ---- */
 
 /* Type indexes below 0x1000 are CodeView basic types (T_INT4, T_64PUCHAR…);

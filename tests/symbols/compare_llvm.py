@@ -307,6 +307,17 @@ def llvm_fpo(secs, pdbutil, pdb):
     return lines
 
 
+def llvm_dbi(secs):
+    lines = []
+    mods = secs.get('Modules', '')
+    for m in re.finditer(r'Mod (\d+) \| `(.*)`:\s*\n(?:.*\n)*?\s*Obj: `(.*)`:', mods):
+        lines.append('MOD %d %s | %s' % (int(m.group(1)), m.group(2), m.group(3)))
+    for m in re.finditer(r'SC\[[^\]]*\]\s*\| mod = (\d+), (\d+):(\d+), size = (-?\d+)',
+                         secs.get('Section Contributions', '')):
+        lines.append('SC %s %04X:%08X %s' % (m.group(1), int(m.group(2)), int(m.group(3)), m.group(4)))
+    return lines
+
+
 def llvm_pe(text):
     lines = []
     m = re.search(r'Machine: \S+ \((0x[0-9A-Fa-f]+)\)', text)
@@ -374,12 +385,13 @@ def main():
     counts = collections.Counter()
     if args.pdb:
         mine = run([args.symdump, 'pdb', args.pdb]).splitlines()
-        dump = ['dump', '-publics', '-globals', '-symbols', '-types']
+        dump = ['dump', '-publics', '-globals', '-symbols', '-types', '-modules', '-section-contribs']
         if args.fpo:
             dump.append('-fpo')
         secs = sections(run([args.pdbutil] + dump + [args.pdb]))
         pick = lambda ls, *k: [x for x in ls if x.split()[0] in k]
-        groups = [('publics', ('PUB',), llvm_symbols(secs)),
+        groups = [('modules', ('MOD', 'SC'), llvm_dbi(secs)),
+                  ('publics', ('PUB',), llvm_symbols(secs)),
                   ('globals', ('DATA',), llvm_symbols(secs)),
                   ('procedures', ('PROC',), llvm_symbols(secs)),
                   ('types', ('TYPE', 'MEMBER', 'ENUMERATE', 'STMEMBER', 'NESTTYPE', 'BCLASS',

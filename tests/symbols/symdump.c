@@ -280,6 +280,25 @@ static int dump_pdb(const char *path)
 	uint32_t age;
 	pdb_guid_age(pdb, guid, &age);
 	printf("MACHINE %04X\n", pdb_machine(pdb));
+	int nm = pdb_module_count(pdb);
+	for (int i = 0; i < nm; i++) {
+		pdb_module_info mi;
+		pdb_module_at(pdb, (size_t)i, &mi);
+		printf("MOD %d %s | %s\n", i, mi.name, mi.obj_name);
+	}
+	int nc = pdb_contribution_count(pdb);
+	for (int i = 0; i < nc; i++) {
+		pdb_contribution c, d;
+		pdb_contribution_at(pdb, (size_t)i, &c);
+		printf("SC %u %04X:%08X %d\n", c.module, c.segment, c.offset, (int32_t)c.size);
+		/* address -> module must find a contribution that covers it */
+		if (c.rva && c.size && c.size < 0x80000000u &&
+		    (pdb_contribution_of(pdb, c.rva + c.size - 1, &d) < 0 ||
+		     c.rva + c.size - 1 - d.rva >= d.size)) {
+			printf("ERROR contribution_of(%#x)\n", c.rva + c.size - 1);
+			errors++;
+		}
+	}
 	int rc = pdb_foreach_symbol(pdb, sym_cb, pdb);
 	if (rc < 0) {
 		fprintf(stderr, "symdump: symbols: %s\n", pdb_errmsg(pdb));

@@ -74,6 +74,17 @@ static void exercise_pdb(pdb_file *pdb)
 		CHECK(pdb_errmsg(pdb)[0], "symbols error without message");
 	pdb_find_symbol(pdb, "main", &rva);
 	pdb_section_count(pdb);
+	int nm = pdb_module_count(pdb);
+	for (int i = 0; i < nm; i++) {
+		pdb_module_info mi;
+		pdb_module_at(pdb, (size_t)i, &mi);
+	}
+	int nc = pdb_contribution_count(pdb);
+	for (int i = 0; i < nc; i++) {
+		pdb_contribution c;
+		if (pdb_contribution_at(pdb, (size_t)i, &c) == 0)
+			pdb_contribution_of(pdb, c.rva, &c);
+	}
 	if (pdb_type_range(pdb, &first, &end) == 0) {
 		for (uint32_t ti = first; ti < end && ti < first + 4000; ti++) {
 			pdb_type t;
