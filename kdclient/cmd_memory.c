@@ -385,8 +385,11 @@ static int cmd_edit(kd_session *s, const char *name, const char *args)
 		}
 		if (p == at)
 			break;
-		if (unit < 8 && (v >> (unit * 8)) != 0 && (int64_t)v >= -(int64_t)(1ull << (unit * 8 - 1)) &&
-		    (v >> (unit * 8)) != (UINT64_MAX >> (unit * 8))) {
+		/* A value fits when it is unsigned within the unit or a negative
+		 * number the unit can hold (eb addr -1 writes ff). */
+		int fits = unit == 8 || (v >> (unit * 8)) == 0 ||
+			   ((int64_t)v < 0 && (int64_t)v >= -(int64_t)(1ull << (unit * 8 - 1)));
+		if (!fits) {
 			kd_err(s, "Overflow error at '%.*s'\n", (int)(p - at), at);
 			return -1;
 		}

@@ -203,6 +203,12 @@ int main(void)
 	    "fffff800`00100050  \"ab\"\n");
 	RUN_HAS("eb fffff800`00101fff 1 2", "Memory access error at fffff800`00102000");
 	RUN_HAS("eb fffff800`00100010 100", "Overflow");
+	/* (a space before '-' still subtracts, as in WinDbg: negatives go in
+	 * parentheses) */
+	RUN_HAS("eb fffff800`00100010 (-0n200)", "Overflow");
+	RUN("eb fffff800`00100010 (-1) (-0n128); ew fffff800`00100012 (-2); db fffff800`00100010 L4",
+	    "fffff800`00100010  ff 80 fe ff                                      ....\n");
+	RUN("eb fffff800`00100010 41 42 43 00", "");
 
 	/* s */
 	RUN("s -a fffff800`00100000 L1000 \"kd\"",
