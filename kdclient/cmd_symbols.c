@@ -14,6 +14,7 @@
 #include "cmd_symbols.h"
 #include "format.h"
 #include "modules.h"
+#include "nt_state.h"
 #include "symbols/symbols.h"
 
 int kd_sym_split(const char *args, char tok[][256], int max)
@@ -244,9 +245,11 @@ static int cmd_reload(kd_session *s, const char *name, const char *args)
 		return 0;
 	}
 	if (user) {
-		uint64_t ep;
+		/* The process .process chose (K's implicit process), else the
+		 * current thread's, as WinDbg does. */
+		uint64_t ep = nt_default_process(s);
 		kd_out(s, "Loading User Symbols\n");
-		if (current_process(s, &ep) < 0 || kd_modules_load_user(s, ep) < 0) {
+		if ((!ep && current_process(s, &ep) < 0) || kd_modules_load_user(s, ep) < 0) {
 			kd_err(s, "%s\n", kd_session_errmsg(s));
 			return -1;
 		}

@@ -57,6 +57,26 @@ def record_layout(struct, headers_dir):
     return members
 
 
+def fmt64(v):
+    return "%08x`%08x" % (v >> 32, v & 0xffffffff)
+
+
+def publics_of(image):
+    """name -> address from an image's PDB publics (llvm-pdbutil) and its
+    section table (llvm-readobj)."""
+    info = run(os.environ.get("LLVM_READOBJ", "llvm-readobj"), "--file-headers", "--sections", image)
+    base = int(re.search(r"ImageBase: (0x[0-9A-Fa-f]+)", info).group(1), 16)
+    secs = [int(v, 16) for v in re.findall(r"VirtualAddress: (0x[0-9A-F]+)", info)]
+    out = run(os.environ.get("LLVM_PDBUTIL", "llvm-pdbutil"), "dump", "-publics",
+              image.rsplit(".", 1)[0] + ".pdb")
+    syms = {}
+    for m in re.finditer(r"`([^`]+)`\s+flags = [^,]*, addr = (\d+):(\d+)", out):
+        sec, off = int(m.group(2)), int(m.group(3))
+        if 1 <= sec <= len(secs):
+            syms[m.group(1)] = base + secs[sec - 1] + off
+    return syms
+
+
 def dt_members(text):
     return [(int(m.group(1), 16), m.group(2))
             for m in re.finditer(r"(?m)^   \+0x([0-9a-f]+) (\S+)\s*: ", text)]
@@ -72,8 +92,12 @@ def main():
         www = os.path.join(tmp, "www")
         cache = os.path.join(tmp, "cache")
         expect_cache = set()
+        world = os.path.dirname(os.environ["TESTDRV_SYS"])
+        user_images = {"ntdll": os.path.join(world, "ntdll.dll"),
+                       "explorer": os.path.join(world, "explorer.exe")}
         for image, pdb in [(os.environ["TESTNT_EXE"], os.environ["TESTNT_PDB"]),
-                           (os.environ["TESTDRV_SYS"], os.environ["TESTDRV_PDB"])]:
+                           (os.environ["TESTDRV_SYS"], os.environ["TESTDRV_PDB"])] + \
+                [(img, img.rsplit(".", 1)[0] + ".pdb") for img in user_images.values()]:
             name, key = run(tool, "key", image).split()
             rel = "%s/%s/%s" % (name, key, name)
             os.makedirs(os.path.dirname(os.path.join(www, rel)))
@@ -101,11 +125,12 @@ def main():
             m = re.search(r"(?m)^(\S+) (\S+)   %s\s+\(pdb symbols\)\s+(\S+)$" % mod, out)
             check(m, "lm shows %s with (pdb symbols): %r" % (mod, out))
             check(m.group(3).startswith(cache + "/"), "%s PDB comes from the cache" % mod)
-        check(os.path.isfile(os.path.join(cache, sorted(expect_cache)[0])), "cache populated")
+        kernel_cache = {r for r in expect_cache if r.split("/")[0] in ("testnt.pdb", "testdrv.pdb")}
+        check(os.path.isfile(os.path.join(cache, sorted(kernel_cache)[0])), "cache populated")
         got = set()
         for d, _, files in os.walk(cache):
             got |= {os.path.relpath(os.path.join(d, f), cache) for f in files}
-        check(got == expect_cache, "cache holds exactly the symstore layout: %s" % sorted(got))
+        check(got == kernel_cache, "cache holds exactly the symstore layout: %s" % sorted(got))
 
         out = kd.cmd("x nt!Nt*")
         names = re.findall(r"(?m)^([0-9a-f`]+) nt!(\S+)", out)
@@ -160,6 +185,36 @@ def main():
         # The stop banner names the breakpoint's place through kd_symbolize.
         out, _ = kd.expect(r"Breakpoint 0 hit\nnt!NtCreateFile:\n", 120)
         kd.prompt(30)
+        # ---- user modules: .process /p /r (K) calls kd_modules_load_user ----
+        kd.cmd("bc *")
+        proc, seen = None, 0
+        head = int(kd.cmd("? nt!PsActiveProcessHead").split("=")[1].strip().replace("`", ""), 16)
+        link = first
+        while link != head and seen < 64 and not proc:
+            ep = link - links
+            out = kd.cmd("dt nt!_EPROCESS %x ActiveProcessLinks ImageFileName" % ep)
+            if '"explorer.exe"' in out:
+                proc = ep
+            link = int(re.search(r"_LIST_ENTRY \[ 0x([0-9a-f`]+)", out).group(1).replace("`", ""), 16)
+            seen += 1
+        check(proc, "explorer.exe found on the process list")
+        kd.cmd(".process /p /r %x" % proc)
+        kd.cmd(".reload /f /user", 120)
+        out = kd.cmd("lm")
+        for mod, image in user_images.items():
+            info = run(os.environ.get("LLVM_READOBJ", "llvm-readobj"), "--file-headers", image)
+            base = int(re.search(r"ImageBase: (0x[0-9A-Fa-f]+)", info).group(1), 16)
+            size = int(re.search(r"SizeOfImage: (\d+)", info).group(1))
+            line = re.search(r"(?m)^%s %s   %s\s+\(pdb symbols\)\s+%s/\S+$"
+                             % (fmt64(base), fmt64(base + size), mod, re.escape(cache)), out)
+            check(line, "user module %s at its base with pdb symbols: %r" % (mod, out))
+        ntdll_pub = publics_of(user_images["ntdll"])
+        out = kd.cmd("x ntdll!NtCreateFile")
+        check(re.search(r"(?m)^%s ntdll!NtCreateFile " % fmt64(ntdll_pub["NtCreateFile"]), out),
+              "x ntdll!NtCreateFile at the PDB's address: %r" % out)
+        kd.cmd(".reload")
+        out = kd.cmd("lm m ntdll")
+        check("ntdll" in out, ".reload keeps the user modules")
         print("\nall vm symbol checks passed")
         return 0
     except e2e.TestFailure as e:
