@@ -503,6 +503,17 @@ static int cmd_alias_set(kd_session *s, const char *name, const char *args)
 	memcpy(aname, p, n);
 	aname[n] = 0;
 	p = kd_skip_blanks(p + n);
+	/* "as ${/v:Name} ..." reaches us as "${Name}": the alias is Name. */
+	if (n > 3 && aname[0] == '$' && aname[1] == '{' && aname[n - 1] == '}') {
+		/* ... or unexpanded as "${/v:Name}" */
+		size_t skip = strncmp(aname + 2, "/v:", 3) == 0 ? 5 : 2;
+		memmove(aname, aname + skip, n - skip - 1);
+		aname[n - skip - 1] = 0;
+		if (!aname[0]) {
+			kd_err(s, "usage: %s [/x|/ma|/mu|/msa|/msu] Name Equivalent\n", name);
+			return -1;
+		}
+	}
 	char value[KD_ALIAS_VALUE];
 	if (opt[0]) {
 		uint64_t v;

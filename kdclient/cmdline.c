@@ -355,17 +355,27 @@ int kd_alias_expand(const struct kd_lang_alias *aliases, size_t n, const char *c
 			const char *close = strchr(p, '}');
 			if (close) {
 				const char *name = p + 2;
-				int verbatim = 0;
-				if (strncmp(name, "/v:", 3) == 0) {
-					verbatim = 1;
+				char mode = 0;
+				/* ${/v:x} keeps "${x}" (for as/aS naming an alias),
+				 * ${/d:x} 1/0 for defined, ${/f:x} value or nothing,
+				 * ${/n:x} the name when defined. */
+				if (name[0] == '/' && name[1] && name[2] == ':' && strchr("vdfn", name[1])) {
+					mode = name[1];
 					name += 3;
 				}
 				const struct kd_lang_alias *a =
 					find_alias(aliases, n, name, (size_t)(close - name));
-				if (verbatim) {
+				if (mode == 'v') {
 					ob_put(&o, "${", 2);
 					ob_put(&o, name, (size_t)(close - name + 1));
-				} else if (a) {
+				} else if (mode == 'd') {
+					ob_put(&o, a ? "1" : "0", 1);
+				} else if (mode == 'f') {
+					if (a)
+						ob_put(&o, a->value, strlen(a->value));
+				} else if (mode == 'n' && a) {
+					ob_put(&o, name, (size_t)(close - name));
+				} else if (a && mode == 0) {
 					ob_put(&o, a->value, strlen(a->value));
 				} else {
 					/* Unknown ${x}: WinDbg leaves it as typed. */

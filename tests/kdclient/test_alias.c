@@ -35,6 +35,10 @@ int main(void)
 	EXP("db ${$arg1}", "db fffff800`00100000");
 	EXP(".echo ${/v:Foo}", ".echo ${Foo}");
 	EXP(".echo ${Nope}", ".echo ${Nope}");
+	EXP(".echo ${/d:Foo} ${/d:Nope}", ".echo 1 0");
+	EXP(".echo [${/f:Foo}] [${/f:Nope}]", ".echo [nt!NtCreateFile] []");
+	EXP(".echo ${/n:Foo} ${/n:Nope}", ".echo Foo ${/n:Nope}");
+	EXP("aS ${/v:Foo} x", "aS ${Foo} x");
 	EXP(".printf \"Foo\\n\"", ".printf \"Foo\\n\"");   /* not inside strings */
 	EXP(".printf \"${Foo}\"", ".printf \"nt!NtCreateFile\"");
 	EXP("ad Foo", "ad Foo");

@@ -266,6 +266,15 @@ int main(void)
 		}
 	}
 
+	/* alias table commands */
+	RUN("as Foo nt!NtCreateFile+10; .echo x", "");   /* as takes the rest of the line */
+	RUN("aS ${/v:Bar} \"q r\"; al",
+	    "  Alias            Value\n  -------          -------\n"
+	    "  Foo              nt!NtCreateFile+10; .echo x\n"
+	    "  Bar              q r\n");
+	RUN("ad Foo; ad /q Bar; al", "No aliases\n");
+	RUN_HAS("ad Nope", "no alias named 'Nope'");
+
 	/* .logopen / .logappend / .logclose: the log gets the output */
 	{
 		char logp[] = "/tmp/kdtest_logXXXXXX";
