@@ -541,6 +541,27 @@ static int cmd_evaluate(kd_session *s, const char *name, const char *args)
 	return 0;
 }
 
+/* .formats expr */
+static int cmd_formats(kd_session *s, const char *name, const char *args)
+{
+	uint64_t v;
+	const char *end;
+	if (kd_eval(s, args, &v, &end) < 0) {
+		kd_err(s, "%s\n", kd_session_errmsg(s));
+		return -1;
+	}
+	if (*end) {
+		kd_err(s, "Syntax error at '%s'\n", end);
+		return -1;
+	}
+	(void)name;
+	kd_target *t = kd_session_target(s);
+	char text[1024];
+	kd_fmt_formats(text, sizeof text, t ? kd_ptr_size(t) : 8, v);
+	kd_write(s, text, strlen(text));
+	return 0;
+}
+
 #define DUMP(n, u, h) { n, cmd_dump, KD_CMD_PREFIX | KD_CMD_NEEDS_STOP, n " " u, h }
 #define EDIT(n, u, h) { n, cmd_edit, KD_CMD_PREFIX | KD_CMD_NEEDS_STOP, n " " u, h }
 
@@ -576,5 +597,6 @@ const kd_command kd_commands_memory[] = {
 	{ "s", cmd_search, KD_CMD_NEEDS_STOP, "s [-b|-w|-d|-q|-a|-u] range pattern",
 	  "search memory for bytes, values or a string" },
 	{ "?", cmd_evaluate, KD_CMD_PREFIX, "? expr", "evaluate a MASM expression" },
+	{ ".formats", cmd_formats, 0, ".formats expr", "show a value in every number format" },
 	{ 0 }
 };

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* A tiny append-only buffer that never overruns and remembers the length
  * it would have needed. */
@@ -249,4 +250,64 @@ char *kd_fmt_sanitize(char *s)
 			*p = '?';
 	}
 	return s;
+}
+
+size_t kd_fmt_formats(char *out, size_t outlen, unsigned ptr_size, uint64_t v)
+{
+	sbuf b;
+	sb_init(&b, out, outlen);
+	int wide = ptr_size != 4;
+	if (!wide)
+		v &= 0xffffffffu;
+	unsigned nbytes = wide ? 8 : 4;
+	sb_puts(&b, "Evaluate expression:\n  Hex:     ");
+	sb_addr(&b, wide ? 8 : 4, v);
+	sb_printf(&b, "\n  Decimal: %lld\n", wide ? (long long)(int64_t)v : (long long)(int32_t)v);
+	sb_printf(&b, wide ? "  Octal:   %022llo\n" : "  Octal:   %011llo\n", (unsigned long long)v);
+	sb_puts(&b, "  Binary: ");
+	for (unsigned i = 0; i < nbytes; i++) {
+		unsigned byte = (unsigned)(v >> (8 * (nbytes - 1 - i))) & 0xff;
+		if (i == 4)
+			sb_puts(&b, "\n          ");
+		sb_putc(&b, ' ');
+		for (int bit = 7; bit >= 0; bit--)
+			sb_putc(&b, (byte >> bit) & 1 ? '1' : '0');
+	}
+	sb_puts(&b, "\n  Chars:   ");
+	for (unsigned i = 0; i < nbytes; i++) {
+		unsigned char c = (unsigned char)(v >> (8 * (nbytes - 1 - i)));
+		sb_putc(&b, c >= 0x20 && c < 0x7f ? (char)c : '.');
+	}
+	char tbuf[128] = "";
+	struct tm tm;
+	if (v <= 0xffffffffu) {
+		time_t t = (time_t)v;
+		if (gmtime_r(&t, &tm))
+			strftime(tbuf, sizeof tbuf, "%a %b %e %H:%M:%S %Y", &tm);
+	} else {
+		/* FILETIME: 100 ns units since 1601-01-01 */
+		uint64_t secs = v / 10000000u;
+		unsigned ms = (unsigned)((v / 10000u) % 1000u);
+		const uint64_t epoch_diff = 11644473600ull;
+		if (secs >= epoch_diff) {
+			time_t t = (time_t)(secs - epoch_diff);
+			if (gmtime_r(&t, &tm)) {
+				char a[48];
+				strftime(a, sizeof a, "%a %b %e %H:%M:%S", &tm);
+				snprintf(tbuf, sizeof tbuf, "%s.%03u %d (UTC)", a, ms, tm.tm_year + 1900);
+			}
+		}
+		if (!tbuf[0])
+			snprintf(tbuf, sizeof tbuf, "***** Invalid FILETIME");
+	}
+	sb_printf(&b, "\n  Time:    %s\n", tbuf[0] ? tbuf : "***** Invalid");
+	uint32_t lo = (uint32_t)v, hi = (uint32_t)(v >> 32);
+	float flo, fhi;
+	double d;
+	memcpy(&flo, &lo, 4);
+	memcpy(&fhi, &hi, 4);
+	memcpy(&d, &v, 8);
+	sb_printf(&b, "  Float:   low %g high %g\n", (double)flo, (double)fhi);
+	sb_printf(&b, "  Double:  %g\n", d);
+	return sb_done(&b);
 }

@@ -66,6 +66,22 @@ size_t kd_fmt_ptrsym_line(char *out, size_t outlen, unsigned ptr_size, uint64_t 
  * 32-bit targets; the decimal is signed 64-bit, as WinDbg prints it). */
 size_t kd_fmt_evaluate(char *out, size_t outlen, unsigned ptr_size, uint64_t v);
 
+/*
+ * .formats: the value in every notation, several lines ending in '\n':
+ *   Evaluate expression:
+ *     Hex:     00000000`00000012
+ *     Decimal: 18
+ *     Octal:   0000000000000000000022
+ *     Binary:  00000000 00000000 00000000 00000000 ...
+ *     Chars:   ........
+ *     Time:    Thu Jan  1 00:00:18 1970
+ *     Float:   low 2.52234e-44 high 0
+ *     Double:  8.89318e-323
+ * 64-bit forms for ptr_size 8, 32-bit ones for 4.  Time is the CRT time
+ * (UTC) for values below 2^32, else a FILETIME.
+ */
+size_t kd_fmt_formats(char *out, size_t outlen, unsigned ptr_size, uint64_t v);
+
 /* Escape bytes for the terminal: printable ASCII as is, \n \t \r \\ as
  * escapes, every other byte as \xNN.  Returns the length written. */
 size_t kd_fmt_escape(char *out, size_t outlen, const char *text, size_t len);

@@ -100,6 +100,34 @@ int main(void)
 	kd_fmt_evaluate(b, sizeof b, 8, 0xfffff80000100000ull);
 	CHECK_STR(b, "Evaluate expression: -8796091973632 = fffff800`00100000");
 
+	/* .formats */
+	{
+		char big[1024];
+		kd_fmt_formats(big, sizeof big, 4, 0x1c407e62);
+		CHECK_STR(big, "Evaluate expression:\n"
+			       "  Hex:     1c407e62\n"
+			       "  Decimal: 473988706\n"
+			       "  Octal:   03420077142\n"
+			       "  Binary:  00011100 01000000 01111110 01100010\n"
+			       "  Chars:   .@~b\n"
+			       "  Time:    Mon Jan  7 23:31:46 1985\n"   /* UTC */
+			       "  Float:   low 6.36908e-22 high 0\n"
+			       "  Double:  2.34182e-315\n");
+		kd_fmt_formats(big, sizeof big, 8, 0x12);
+		CHECK_STR(big, "Evaluate expression:\n"
+			       "  Hex:     00000000`00000012\n"
+			       "  Decimal: 18\n"
+			       "  Octal:   0000000000000000000022\n"
+			       "  Binary:  00000000 00000000 00000000 00000000\n"
+			       "           00000000 00000000 00000000 00010010\n"
+			       "  Chars:   ........\n"
+			       "  Time:    Thu Jan  1 00:00:18 1970\n"
+			       "  Float:   low 2.52234e-44 high 0\n"
+			       "  Double:  8.89318e-323\n");
+		kd_fmt_formats(big, sizeof big, 8, 0x01d0000000000000ull);
+		CHECK(strstr(big, "  Time:    ") && strstr(big, " (UTC)\n"));
+	}
+
 	/* Names from the target are made terminal-safe. */
 	{
 		char name[] = "drv!Evil\x1b[2J\xe9 x";
