@@ -116,10 +116,15 @@ class Types:
         return total
 
 
+_publics_cache = {}
+
+
 def publics(pdb, exe_path):
     sys.path.insert(0, os.path.dirname(HERE))
     import oracle
-    return oracle.publics(pdb, exe_path)
+    if pdb not in _publics_cache:
+        _publics_cache[pdb] = oracle.publics(pdb, exe_path)
+    return _publics_cache[pdb]
 
 
 # ---- x64 unwinding with the image's .pdata --------------------------------
@@ -211,16 +216,44 @@ def symbolize(syms_sorted, addr):
 # ---- target access ----------------------------------------------------------
 
 class Target:
+    """Reads through the KD link.  While `cached` is set (only while the
+    target is stopped), virtual pages, physical pages and translations are
+    kept, so walking many structures costs few round trips."""
+
     def __init__(self, kd):
         self.kd = kd
+        self.cached = False
+        self.vpages, self.ppages, self.xlat = {}, {}, {}
+
+    def cache(self, on):
+        self.cached = on
+        self.vpages, self.ppages, self.xlat = {}, {}, {}
 
     def read(self, addr, n):
-        return self.kd.read_virtual_all(addr, n)
+        if not self.cached:
+            return self.kd.read_virtual_all(addr, n)
+        out = b""
+        while len(out) < n:
+            cur = addr + len(out)
+            page = cur & ~0xFFF
+            if page not in self.vpages:
+                self.vpages[page] = self.kd.read_virtual_all(page, 0x1000)
+            chunk = min(n - len(out), 0x1000 - (cur & 0xFFF))
+            out += self.vpages[page][cur & 0xFFF:(cur & 0xFFF) + chunk]
+        return out
 
     def q(self, addr):
         return u64(self.read(addr, 8), 0)
 
     def phys(self, pa, n):
+        if self.cached and (pa & 0xFFF) + n <= 0x1000:
+            page = pa & ~0xFFF
+            if page not in self.ppages:
+                self.ppages[page] = self._phys(page, 0x1000)
+            return self.ppages[page][pa & 0xFFF:(pa & 0xFFF) + n]
+        return self._phys(pa, n)
+
+    def _phys(self, pa, n):
         out = b""
         while len(out) < n:
             st, d = self.kd.read_physical(pa + len(out), min(3944, n - len(out)))
@@ -231,6 +264,15 @@ class Target:
 
     def translate(self, dtb, va):
         """4-level walk through ReadPhysicalMemory (4 KiB / 2 MiB / 1 GiB pages)."""
+        key = (dtb, va & ~0xFFF)
+        if self.cached and key in self.xlat:
+            return self.xlat[key] | (va & 0xFFF)
+        pa = self._translate(dtb, va)
+        if self.cached and pa is not None:
+            self.xlat[key] = pa & ~0xFFF
+        return pa
+
+    def _translate(self, dtb, va):
         table = dtb & 0x000FFFFFFFFFF000
         for level, shift in enumerate((39, 30, 21, 12)):
             e = u64(self.phys(table + ((va >> shift) & 0x1FF) * 8, 8), 0)
@@ -689,8 +731,10 @@ def main():
             v = kd.get_version()
             check(v["flags"] & 2, "GetVersion64 DATA flag (DebuggerDataList valid)")
             d = check_kdbg(kd, t, types, syms, v)
+            t.cache(True)                       # stopped: structures do not change
             check_modules(t, types, u64(d, 0x48))
             info = check_processes(t, types, u64(d, 0x50), syms_sorted, unw)
+            t.cache(False)
             skip_hardcoded_int3(kd, brk)
             check_ntcreatefile_bp(kd, t, types, syms)
             check_driver_breakpoint(kd, t, syms_sorted, unw)
