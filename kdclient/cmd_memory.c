@@ -404,6 +404,158 @@ static int cmd_edit(kd_session *s, const char *name, const char *args)
 	return write_bytes(s, t, phys, addr, buf, n);
 }
 
+/* ---- f / m / c ---- */
+
+/* Read a whole range (up to KD_RANGE_MAX_BYTES) into a new buffer;
+ * prints the error and returns NULL when any byte is unreadable. */
+static uint8_t *read_range(kd_session *s, kd_target *t, uint64_t addr, size_t len)
+{
+	uint8_t *buf = malloc(len ? len : 1), *valid = malloc(len ? len : 1);
+	if (!buf || !valid) {
+		free(buf);
+		free(valid);
+		kd_err(s, "out of memory\n");
+		return NULL;
+	}
+	long got = read_holes(s, t, 0, addr, buf, valid, len);
+	if (got >= 0 && (size_t)got != len) {
+		size_t i = 0;
+		while (i < len && valid[i])
+			i++;
+		char a[24];
+		kd_fmt_addr(a, sizeof a, kd_ptr_size(t), addr + i);
+		kd_err(s, "Memory access error at %s\n", a);
+		got = -1;
+	} else if (got < 0) {
+		kd_err(s, "%s\n", got == KD_E_INTR ? "Interrupted" : kd_target_errmsg(t));
+	}
+	free(valid);
+	if (got < 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* f range pattern... : fill the range with the repeated byte pattern */
+static int cmd_fill(kd_session *s, const char *name, const char *args)
+{
+	(void)name;
+	kd_target *t = need_target(s);
+	if (!t)
+		return -1;
+	kd_range r;
+	const char *e;
+	if (parse_range(s, args, 1, &r, &e) < 0)
+		return -1;
+	if (!r.have_addr || !r.have_count) {
+		kd_err(s, "usage: f range pattern\n");
+		return -1;
+	}
+	uint8_t pat[256];
+	size_t plen = 0;
+	while (*e && plen < sizeof pat) {
+		uint64_t v;
+		const char *at = e;
+		if (kd_eval(s, e, &v, &e) < 0) {
+			kd_err(s, "%s\n", kd_session_errmsg(s));
+			return -1;
+		}
+		if (e == at)
+			break;
+		if (!(v <= 0xff || ((int64_t)v < 0 && (int64_t)v >= -128))) {
+			kd_err(s, "Overflow error at '%.*s'\n", (int)(e - at), at);
+			return -1;
+		}
+		pat[plen++] = (uint8_t)v;
+	}
+	if (!plen) {
+		kd_err(s, "usage: f range pattern\n");
+		return -1;
+	}
+	uint8_t chunk[4096];
+	for (uint64_t off = 0; off < r.count;) {
+		size_t n = r.count - off > sizeof chunk ? sizeof chunk : (size_t)(r.count - off);
+		for (size_t i = 0; i < n; i++)
+			chunk[i] = pat[(off + i) % plen];
+		if (write_bytes(s, t, 0, r.addr + off, chunk, n) < 0)
+			return -1;
+		off += n;
+	}
+	return 0;
+}
+
+/* m range dest: copy (overlapping ranges are fine: read first) */
+static int cmd_move(kd_session *s, const char *name, const char *args)
+{
+	(void)name;
+	kd_target *t = need_target(s);
+	if (!t)
+		return -1;
+	kd_range r;
+	const char *e;
+	uint64_t dest;
+	if (parse_range(s, args, 1, &r, &e) < 0)
+		return -1;
+	if (!r.have_addr || !r.have_count || !*e) {
+		kd_err(s, "usage: m range destination\n");
+		return -1;
+	}
+	if (kd_eval(s, e, &dest, NULL) < 0) {
+		kd_err(s, "%s\n", kd_session_errmsg(s));
+		return -1;
+	}
+	uint8_t *buf = read_range(s, t, r.addr, (size_t)r.count);
+	if (!buf)
+		return -1;
+	int rc = write_bytes(s, t, 0, dest, buf, (size_t)r.count);
+	free(buf);
+	return rc;
+}
+
+/* c range addr2: print every differing byte as
+ *   fffff800`00100000 4d - fffff800`00200000 00 */
+static int cmd_compare(kd_session *s, const char *name, const char *args)
+{
+	(void)name;
+	kd_target *t = need_target(s);
+	if (!t)
+		return -1;
+	kd_range r;
+	const char *e;
+	uint64_t other;
+	if (parse_range(s, args, 1, &r, &e) < 0)
+		return -1;
+	if (!r.have_addr || !r.have_count || !*e) {
+		kd_err(s, "usage: c range address\n");
+		return -1;
+	}
+	if (kd_eval(s, e, &other, NULL) < 0) {
+		kd_err(s, "%s\n", kd_session_errmsg(s));
+		return -1;
+	}
+	uint8_t *a = read_range(s, t, r.addr, (size_t)r.count);
+	if (!a)
+		return -1;
+	uint8_t *b = read_range(s, t, other, (size_t)r.count);
+	if (!b) {
+		free(a);
+		return -1;
+	}
+	unsigned ps = kd_ptr_size(t);
+	for (size_t i = 0; i < r.count; i++) {
+		if (a[i] == b[i])
+			continue;
+		char x[24], y[24];
+		kd_fmt_addr(x, sizeof x, ps, r.addr + i);
+		kd_fmt_addr(y, sizeof y, ps, other + i);
+		kd_out(s, "%s %02x - %s %02x\n", x, a[i], y, b[i]);
+	}
+	free(a);
+	free(b);
+	return 0;
+}
+
 /* ---- s ---- */
 
 static int cmd_search(kd_session *s, const char *name, const char *args)
@@ -594,6 +746,9 @@ const kd_command kd_commands_memory[] = {
 	EDIT("ezu", "addr \"text\"", "write a NUL-terminated UTF-16 string"),
 	EDIT("!eb", "physaddr value...", "write physical bytes"),
 	EDIT("!ed", "physaddr value...", "write physical dwords"),
+	{ "f", cmd_fill, KD_CMD_NEEDS_STOP, "f range pattern...", "fill memory with a byte pattern" },
+	{ "m", cmd_move, KD_CMD_NEEDS_STOP, "m range destination", "copy memory" },
+	{ "c", cmd_compare, KD_CMD_NEEDS_STOP, "c range address", "compare two memory ranges" },
 	{ "s", cmd_search, KD_CMD_NEEDS_STOP, "s [-b|-w|-d|-q|-a|-u] range pattern",
 	  "search memory for bytes, values or a string" },
 	{ "?", cmd_evaluate, KD_CMD_PREFIX, "? expr", "evaluate a MASM expression" },

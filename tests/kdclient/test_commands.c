@@ -210,6 +210,17 @@ int main(void)
 	    "fffff800`00100010  ff 80 fe ff                                      ....\n");
 	RUN("eb fffff800`00100010 41 42 43 00", "");
 
+	/* f / m / c */
+	RUN("f fffff800`00100060 L6 aa bb; db fffff800`00100060 L8",
+	    "fffff800`00100060  aa bb aa bb aa bb 00 00                          ........\n");
+	RUN("m fffff800`00100060 L4 fffff800`00100070; db fffff800`00100070 L4",
+	    "fffff800`00100070  aa bb aa bb                                      ....\n");
+	RUN("c fffff800`00100060 L8 fffff800`00100070",
+	    "fffff800`00100064 aa - fffff800`00100074 00\n"
+	    "fffff800`00100065 bb - fffff800`00100075 00\n");
+	RUN_HAS("c fffff800`00101ff0 L20 fffff800`00100000", "Memory access error at fffff800`00102000");
+	RUN_HAS("f fffff800`00100060 L2 100", "Overflow");
+
 	/* s */
 	RUN("s -a fffff800`00100000 L1000 \"kd\"",
 	    "fffff800`00100807  6b 64 00 00 00 00 00 00-00 00 00 00 00 00 00 00  kd..............\n");
