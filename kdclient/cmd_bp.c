@@ -64,7 +64,8 @@ static int cmd_bp(kd_session *s, const char *name, const char *args)
 	unsigned size = 1;
 	if (kind == KD_BP_HW) {
 		access = (char)tolower((unsigned char)*p);
-		if (!strchr("erwi", access) || !access || (p[1] != ' ' && p[1] != '\t'))
+		/* "e 1" and "e1" are both WinDbg syntax */
+		if (!access || !strchr("erwi", access))
 			return bad(s, "ba: access must be e, r, w or i (got '%s')", p);
 		p = kd_skip_blanks(p + 1);
 		char *end;

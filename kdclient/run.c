@@ -138,16 +138,20 @@ static int resume_once(kd_session *s, run_plan *p)
 	kd_target *t = s->live;
 	kd_context ctx;
 	s->ctx_override = 0;
-	if (kd_session_get_context(s, &ctx) < 0) {
+	const kd_event *ev = s->have_event ? &s->last_event : NULL;
+	/* The context costs a 1.3 KB round trip: fetch it only when it is
+	 * needed (the user may have changed it, an int3 to skip, new debug
+	 * registers); otherwise the stop's ProgramCounter is the PC. */
+	int have_ctx = s->ctx_valid || !ev;
+	if (have_ctx && kd_session_get_context(s, &ctx) < 0) {
 		kd_err(s, "cannot resume: %s\n", kd_session_errmsg(s));
 		return -1;
 	}
-	uint64_t pc = kd_context_pc(&ctx);
+	uint64_t pc = have_ctx ? kd_context_pc(&ctx) : ev->pc;
 	int ctx_dirty = 0;
 
 	/* A hard-coded int3 at PC that is not ours: step past it as WinDbg
 	 * does with SetContext Rip+1 (fact sheet §8, open-points #5). */
-	const kd_event *ev = s->have_event ? &s->last_event : NULL;
 	if (!s->pc_adjusted && ev &&
 	    ((ev->kind == KD_EV_EXCEPTION && ev->code == 0x80000003u) ||
 	     ev->kind == KD_EV_LOAD_SYMBOLS) &&
@@ -155,6 +159,13 @@ static int resume_once(kd_session *s, run_plan *p)
 		uint8_t b = 0;
 		size_t got = 0;
 		if (t->ops->read_virtual(t, pc, &b, 1, &got) >= 0 && got == 1 && b == 0xCC) {
+			if (!have_ctx) {
+				if (kd_session_get_context(s, &ctx) < 0) {
+					kd_err(s, "cannot resume: %s\n", kd_session_errmsg(s));
+					return -1;
+				}
+				have_ctx = 1;
+			}
 			pc++;
 			kd_context_set(&ctx, ctx.arch == KD_ARCH_X86 ? "eip" : "rip", pc);
 			ctx_dirty = 1;
@@ -162,21 +173,30 @@ static int resume_once(kd_session *s, run_plan *p)
 		}
 	}
 
-	/* DR0-3 travel in the context; DR7 in Continue2 (§8). */
+	/* DR0-3 travel in the context; DR7 in Continue2 (§8).  Send them
+	 * when they differ from what this session last set. */
 	uint64_t dr[4];
 	kd_bplist_debug_regs(s->bps, dr);
-	for (int i = 0; i < 4; i++) {
-		char name[4] = { 'd', 'r', (char)('0' + i), 0 };
-		uint64_t cur = 0;
-		kd_context_get(&ctx, name, &cur);
-		if (cur != dr[i] && (dr[i] || cur)) {
-			kd_context_set(&ctx, name, dr[i]);
-			ctx_dirty = 1;
+	if (memcmp(dr, s->dr_sent, sizeof(dr)) != 0 || ctx_dirty) {
+		if (!have_ctx) {
+			if (kd_session_get_context(s, &ctx) < 0) {
+				kd_err(s, "cannot resume: %s\n", kd_session_errmsg(s));
+				return -1;
+			}
+			have_ctx = 1;
 		}
+		for (int i = 0; i < 4; i++) {
+			char name[4] = { 'd', 'r', (char)('0' + i), 0 };
+			kd_context_set(&ctx, name, dr[i]);
+		}
+		ctx_dirty = 1;
 	}
-	if (ctx_dirty && kd_session_put_context(s, &ctx) < 0) {
-		kd_err(s, "cannot set the context: %s\n", kd_session_errmsg(s));
-		return -1;
+	if (ctx_dirty) {
+		if (kd_session_put_context(s, &ctx) < 0) {
+			kd_err(s, "cannot set the context: %s\n", kd_session_errmsg(s));
+			return -1;
+		}
+		memcpy(s->dr_sent, dr, sizeof(dr));
 	}
 
 	kd_bp *at_soft = kd_bplist_at(s->bps, KD_BP_SOFT, pc);
@@ -216,7 +236,9 @@ static int resume_once(kd_session *s, run_plan *p)
 		} else {
 			uint64_t ra = 0;
 			drop_temp_bp(s);
-			if (kd_read_ptr(t, kd_context_sp(&ctx), &ra) == 0) {
+			if (!have_ctx && kd_session_get_context(s, &ctx) == 0)
+				have_ctx = 1;
+			if (have_ctx && kd_read_ptr(t, kd_context_sp(&ctx), &ra) == 0) {
 				const char *why = NULL;
 				kd_bp *tb = kd_bplist_add(s->bps, KD_TEMP_BP_ID, KD_BP_SOFT, ra, &why);
 				if (tb)
@@ -545,6 +567,7 @@ int kd_session_reattach(kd_session *s)
 		return -1;
 	}
 	s->bugcheck_stop = 0;
+	memset(s->dr_sent, 0, sizeof(s->dr_sent));
 	kd_print_banner(s);
 	kd_modules_on_attach(s);
 	return 0;

@@ -449,6 +449,16 @@ int kd_target_kd_from_link(kdcom *link, kd_target **out)
 	return 0;
 }
 
+/* KDCLIENT_TRACE=1: one stderr line per packet, for diagnosing a link. */
+static void trace_packet(void *ctx, bool sent, const kdcom_packet *p)
+{
+	(void)ctx;
+	uint32_t api = p->len >= 4 ? kdpkt_get32(p->payload) : 0;
+	fprintf(stderr, "[kd] %s type=%u(%s) id=%08x len=%u api=%04x(%s)\n", sent ? ">>" : "<<",
+		p->type, kdpkt_type_name(p->type), p->id, p->len, api,
+		p->type == KD_PACKET_TYPE_STATE_MANIPULATE ? kdpkt_api_name(api) : "");
+}
+
 int kd_target_kd_open(const char *spec, kd_target **out, char *err, size_t errlen)
 {
 	kd_stream *st = NULL;
@@ -461,6 +471,13 @@ int kd_target_kd_open(const char *spec, kd_target **out, char *err, size_t errle
 		kd_stream_close(st);
 		return KD_E_FAIL;
 	}
+	/* A target that polls its UART under emulation (QEMU TCG on a busy
+	 * host) can take over a second to take in a 1.3 KB SetContext; a
+	 * retransmission started before it is done only adds garbage to its
+	 * input (seen as RESEND storms), so wait longer for ACKs. */
+	kdcom_set_timeouts(link, 4000, 5);
+	if (getenv("KDCLIENT_TRACE"))
+		kdcom_set_trace(link, trace_packet, NULL);
 	const kd_connspec *cs = kd_stream_spec(st);
 	if (cs && cs->resets >= 0)
 		kdcom_set_attach_resets(link, cs->resets);
