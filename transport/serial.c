@@ -54,7 +54,9 @@ static int open_termios(kd_stream *s, const char *path, const char *why)
 	t.c_cflag &= ~(tcflag_t)(CSIZE | PARENB | CSTOPB | CRTSCTS);
 	t.c_cflag |= CS8 | CLOCAL | CREAD;
 	t.c_iflag &= ~(tcflag_t)(IXON | IXOFF | IXANY);
-	t.c_cc[VMIN] = 0;
+	/* VMIN 1: an empty non-blocking read says EAGAIN instead of 0,
+	 * which would look like a hang-up */
+	t.c_cc[VMIN] = 1;
 	t.c_cc[VTIME] = 0;
 	cfsetispeed(&t, speed);
 	cfsetospeed(&t, speed);
@@ -112,6 +114,16 @@ static int open_libserialport(kd_stream *s, const char *path, char *why, size_t 
 	int fl = fcntl(fd, F_GETFL);
 	if (fl >= 0)
 		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	struct termios t;
+	if (tcgetattr(fd, &t) == 0) {
+		/* same reason as in open_termios: VMIN 1 so "no data" is
+		 * EAGAIN, and make sure nothing cooks the bytes */
+		cfmakeraw(&t);
+		t.c_cflag |= CLOCAL | CREAD;
+		t.c_cc[VMIN] = 1;
+		t.c_cc[VTIME] = 0;
+		tcsetattr(fd, TCSANOW, &t);
+	}
 	s->port = port;
 	s->fd = fd;
 	s->serial_fallback = false;

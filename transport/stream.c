@@ -363,9 +363,19 @@ int kd_stream_read(kd_stream *s, void *buf, size_t len, int timeout_ms)
 		ssize_t n = read(s->fd, buf, len);
 		if (n > 0)
 			return (int)(n > INT32_MAX ? INT32_MAX : n);
-		if (n == 0)
+		if (n == 0 && s->spec.kind == KD_CONN_SERIAL) {
+			/* a tty in raw mode may read 0 for "no data" as well as
+			 * for a hang-up: only POLLHUP tells them apart */
+			struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
+			if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLERR)))
+				return kdt_stream_fail(s, KDT_E_CLOSED, "%s: line hung up",
+						kd_stream_describe(s));
+			errno = EAGAIN;
+			n = -1;
+		} else if (n == 0) {
 			return kdt_stream_fail(s, KDT_E_CLOSED, "%s: peer closed the connection",
 					kd_stream_describe(s));
+		}
 		if (errno == EIO && s->spec.kind != KD_CONN_FD && s->spec.kind != KD_CONN_SERIAL)
 			return kdt_stream_fail(s, KDT_E_IO, "read: %s", strerror(errno));
 		if (errno == EIO || errno == ECONNRESET || errno == EPIPE)

@@ -185,6 +185,11 @@ static void test_serial_pty(void)
 			!(mine.c_iflag & (IXON | IXOFF | ICRNL)) && !(mine.c_lflag & (ICANON | ECHO | ISIG)) &&
 			cfgetospeed(&mine) == B115200, "not raw 8N1");
 	uint8_t buf[sizeof binary];
+	/* an idle line is a timeout, not a hang-up (a raw tty reads 0 bytes) */
+	int64_t t0 = ms_now();
+	int r0 = kd_stream_read(s, buf, 1, 200);
+	CHECK(r0 == 0 && ms_now() - t0 >= 200, "idle serial read returned %d after %lld ms", r0,
+			(long long)(ms_now() - t0));
 	CHECK(write(master, binary, sizeof binary) == (ssize_t)sizeof binary, "write master");
 	CHECK(read_n(s, buf, sizeof buf, 2000) == 1 && !memcmp(buf, binary, sizeof buf), "pty -> stream bytes");
 	CHECK(kd_stream_write(s, binary, sizeof binary) == 0, "stream write: %s", kd_stream_errmsg(s));
