@@ -338,7 +338,8 @@ static int dt_members(struct dt *d, uint32_t ti, uint64_t boff, int level, const
 		printed++;
 		pdb_type t;
 		uint32_t mti = strip(d->pdb, m.ti, &t);
-		if (is_aggregate(&t) && (nsub || (nfields == 0 && level < d->depth)))
+		/* "Pcb.Header" walks down; a whole member expands with -r. */
+		if (is_aggregate(&t) && (nsub || level < d->depth))
 			dt_members(d, mti, boff + m.offset, level + 1, sub, nsub);
 	}
 	return printed;
