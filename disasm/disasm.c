@@ -321,7 +321,59 @@ static const struct {
 	{ "ud1", "ud1" },
 };
 
+/*
+ * String instructions: capstone says "rep stosq qword ptr [rdi], rax",
+ * WinDbg "rep stos qword ptr [rdi]" -- the size-less mnemonic and only the
+ * memory operands.  Applied after formatting; SSE movsd/cmpsd (xmm
+ * operands) are left alone.
+ */
+static void windbg_string_insn(kd_insn *out)
+{
+	static const char *const bases[] = { "movs", "stos", "lods", "scas", "cmps" };
+	char *m = out->mnemonic;
+	char *op = strrchr(m, ' ');
+	char *base = op ? op + 1 : m;
+	size_t n = strlen(base);
+	if (n != 5 || !strchr("bwdq", base[4]) || strstr(out->operands, "xmm"))
+		return;
+	int match = 0;
+	for (size_t i = 0; i < sizeof bases / sizeof bases[0]; i++)
+		if (strncmp(base, bases[i], 4) == 0)
+			match = 1;
+	if (!match)
+		return;
+	base[4] = 0;
+	char kept[sizeof out->operands] = "";
+	size_t kl = 0;
+	const char *p = out->operands;
+	while (*p) {
+		const char *e = strchr(p, ',');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (memmem(p, len, "ptr", 3) && kl + len + 2 < sizeof kept) {
+			if (kl)
+				kept[kl++] = ',';
+			memcpy(kept + kl, p, len);
+			kl += len;
+			kept[kl] = 0;
+		}
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	memcpy(out->operands, kept, kl + 1);
+}
+
+static int decode_one(kd_disasm *d, const uint8_t *code, size_t len, uint64_t addr, kd_insn *out);
+
 int kd_disasm_one(kd_disasm *d, const uint8_t *code, size_t len, uint64_t addr, kd_insn *out)
+{
+	int rc = decode_one(d, code, len, addr, out);
+	if (rc == 0)
+		windbg_string_insn(out);
+	return rc;
+}
+
+static int decode_one(kd_disasm *d, const uint8_t *code, size_t len, uint64_t addr, kd_insn *out)
 {
 	memset(out, 0, sizeof *out);
 	out->address = addr;

@@ -106,6 +106,13 @@ int main(void)
 	LINE(d64, a, "ff15c61d0000", "fffff800`00101234 ff15c61d0000    call    qword ptr [nt!KiFoo (fffff800`00103000)]");
 	LINE(d64, 0xfffff80000200000ull, "488d0d00100000", "fffff800`00200000 488d0d00100000  lea     rcx,[fffff800`00201007]");
 	LINE(d64, a, "ffd0", "fffff800`00101234 ffd0            call    rax");
+	/* string instructions the WinDbg way; SSE movsd untouched */
+	LINE(d64, a, "f348ab", "fffff800`00101234 f348ab          rep stos qword ptr [rdi]");
+	LINE(d64, a, "f3a4", "fffff800`00101234 f3a4            rep movs byte ptr [rdi],byte ptr [rsi]");
+	LINE(d64, a, "ac", "fffff800`00101234 ac              lods    byte ptr [rsi]");
+	LINE(d64, a, "f20f100424", "fffff800`00101234 f20f100424      movsd   xmm0,qword ptr [rsp]");
+	LINE(d64, a, "0f20d8", "fffff800`00101234 0f20d8          mov     rax,cr3");
+	LINE(d64, a, "f0480fb111", "fffff800`00101234 f0480fb111      lock cmpxchg qword ptr [rcx],rdx");
 
 	/* x86 */
 	const uint64_t b = 0x80501000u;
