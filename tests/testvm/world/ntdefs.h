@@ -783,6 +783,71 @@ typedef struct _TEB {
     ULONG FpSoftwareStatusRegister;
 } TEB;
 
+/* ---- KUSER_SHARED_DATA: fixed ABI, so the real Windows offsets ------------ */
+
+typedef struct _KSYSTEM_TIME {
+    ULONG LowPart;
+    LONG High1Time;
+    LONG High2Time;
+} KSYSTEM_TIME;
+
+typedef struct _KUSER_SHARED_DATA {
+    ULONG TickCountLowDeprecated;
+    ULONG TickCountMultiplier;
+    KSYSTEM_TIME InterruptTime;
+    KSYSTEM_TIME SystemTime;
+    KSYSTEM_TIME TimeZoneBias;
+    USHORT ImageNumberLow;
+    USHORT ImageNumberHigh;
+    WCHAR NtSystemRoot[260];
+    ULONG MaxStackTraceDepth;
+    ULONG CryptoExponent;
+    ULONG TimeZoneId;
+    ULONG LargePageMinimum;
+    ULONG AitSamplingValue;
+    ULONG AppCompatFlag;
+    ULONG64 RNGSeedVersion;
+    ULONG GlobalValidationRunlevel;
+    LONG TimeZoneBiasStamp;
+    ULONG NtBuildNumber;
+    ULONG NtProductType;
+    UCHAR ProductTypeIsValid;
+    UCHAR Reserved0[1];
+    USHORT NativeProcessorArchitecture;
+    ULONG NtMajorVersion;
+    ULONG NtMinorVersion;
+    UCHAR ProcessorFeatures[64];
+    ULONG Reserved1;
+    ULONG Reserved3;
+    ULONG TimeSlip;
+    ULONG AlternativeArchitecture;
+    ULONG BootId;
+    LARGE_INTEGER SystemExpirationDate;
+    ULONG SuiteMask;
+    UCHAR KdDebuggerEnabled;
+    UCHAR MitigationPolicies;
+    USHORT CyclesPerYield;
+    ULONG ActiveConsoleId;
+    ULONG DismountCount;
+    ULONG ComPlusPackage;
+    ULONG LastSystemRITEventTickCount;
+    ULONG NumberOfPhysicalPages;
+    UCHAR SafeBootMode;
+    UCHAR VirtualizationFlags;
+    UCHAR Reserved12[2];
+    ULONG SharedDataFlags;
+    ULONG DataFlagsPad[1];
+    ULONG64 TestRetInstruction;
+    LONG64 QpcFrequency;
+    ULONG SystemCall;
+    ULONG Reserved2;
+    ULONG64 SystemCallPad[2];
+    KSYSTEM_TIME TickCount;
+    ULONG TickCountPad[1];
+    ULONG Cookie;
+    ULONG CookiePad[1];
+} KUSER_SHARED_DATA;
+
 /* ---- I/O ------------------------------------------------------------------ */
 
 typedef struct _OBJECT_ATTRIBUTES {

@@ -187,7 +187,7 @@ static EPROCESS *create_process(const char *name, ULONG pid, ULONG ppid, ULONG s
     p->UniqueProcessId = (HANDLE)(ULONG64)pid;
     p->InheritedFromUniqueProcessId = (HANDLE)(ULONG64)ppid;
     p->SessionId = session;
-    p->CreateTime.QuadPart = 0x01DD5B8A10000000ll + (LONG64)pid * 10000;
+    p->CreateTime.QuadPart = KE_BOOT_TIME + (LONG64)pid * 10000;
     p->PriorityClass = 2;
     for (size_t i = 0; i < 14 && name[i]; i++)
         p->ImageFileName[i] = (UCHAR)name[i];
@@ -327,6 +327,7 @@ static void build_user_process(const struct proc_desc *d)
     bind_imports(&u, d->exe, (size_t)(d->exe_end - d->exe), exe_base);
     for (ULONG i = 0; i * 0x1000 < ntdll_size; i++)
         map_user_page(dtb, USER_NTDLL_BASE + i * 0x1000ull, ntdll_pages[i]);
+    world_shared_data_map_user(dtb);
     map_user_range(dtb, USER_PEB, 1);
     map_user_range(dtb, USER_TEB, 1);
     map_user_range(dtb, USER_STACK_LIMIT, (USER_STACK_BASE - USER_STACK_LIMIT) / 0x1000);

@@ -64,6 +64,7 @@ EPROCESS *PsIdleProcess;
 static KTHREAD *KiThreadTable[64];
 static ULONG KiThreadCount;
 static ULONG KiNextRun;
+static ULONG64 KiLastSwitchTick;
 static ULONG64 KiStackCursor = KERNEL_STACK_REGION;
 
 void *world_map_kernel_pages(ULONG pages)
@@ -307,6 +308,12 @@ static inline __attribute__((always_inline)) void KiSwitchTo(KTHREAD *cur, KTHRE
     uint64_t flags = ke_disable_interrupts();
     if (cur->State == Running)
         cur->State = (cur == prcb->IdleThread) ? Standby : Ready;
+    /* Charge the ticks since the last switch to the outgoing thread (kernel
+     * time; user code runs only for a few instructions between syscalls). */
+    ULONG64 now = ke_ticks();
+    cur->KernelTime += (ULONG)(now - KiLastSwitchTick);
+    cur->ApcState.Process->KernelTime += now - KiLastSwitchTick;
+    KiLastSwitchTick = now;
     next->State = Running;
     next->ContextSwitches++;
     prcb->CurrentThread = next;
@@ -463,6 +470,7 @@ CHAIN __declspec(noreturn) void KiIdleLoop(void)
     KTHREAD *idle = prcb->IdleThread;
     for (;;) {
         kd_poll_breakin();
+        world_shared_data_update();
         KiCheckWaits();
         KTHREAD *next = KiSelectReadyThread();
         if (next)

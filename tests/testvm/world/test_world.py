@@ -22,6 +22,8 @@ and checks, with every structure offset taken from `llvm-pdbutil dump
     r8 (ObjectAttributes) -> +0x10 ObjectName -> Buffer;
   - a breakpoint in testdrv!TestDrvDispatchCreate unwinds through nt
     (IofCallDriver, IopCreateFile, NtCreateFile, TestFileWorkerThread);
+  - KUSER_SHARED_DATA (fffff780`00000000, 7ffe0000 in user space) with the
+    version and a SystemTime that advances;
   - explorer.exe's ticker thread calls nt!NtDelayExecution from ring 3 with
     explorer's CR3, and a breakpoint on its user return address hits in
     ring 3.
@@ -410,6 +412,24 @@ def walk_list(t, head, link_off, limit=64):
     return out
 
 
+def check_shared_data(t, types, info):
+    """KUSER_SHARED_DATA at fffff780`00000000, the same page at 7ffe0000 in a
+    user process, with a clock that moves."""
+    S = lambda f: types.off("_KUSER_SHARED_DATA", f)  # noqa: E731
+    kva = 0xFFFFF78000000000
+    d = t.kd.read_virtual_all(kva, types.size("_KUSER_SHARED_DATA"))
+    check(u32(d, S("NtMajorVersion")) == 10 and u32(d, S("NtBuildNumber")) & 0xFFFF == 19041,
+          "KUSER_SHARED_DATA version")
+    check(d[S("KdDebuggerEnabled")] & 1, "KUSER_SHARED_DATA.KdDebuggerEnabled")
+    root = d[S("NtSystemRoot"):S("NtSystemRoot") + 20].decode("utf-16-le")
+    check(root == "C:\\Windows", "NtSystemRoot %r" % root)
+    ls = info.get("lsass.exe")
+    if ls:
+        u = t.uread(ls["dtb"], 0x7FFE0000 + S("NtSystemRoot"), 20)
+        check(u == d[S("NtSystemRoot"):S("NtSystemRoot") + 20], "7ffe0000 in lsass is the shared page")
+    return u64(d, S("SystemTime")) & 0xFFFFFFFFFFFFFFFF
+
+
 def check_modules(t, types, head):
     entries = walk_list(t, head, types.off("_KLDR_DATA_TABLE_ENTRY", "InLoadOrderLinks"))
     names, bases = [], []
@@ -735,10 +755,13 @@ def main():
             check_modules(t, types, u64(d, 0x48))
             info = check_processes(t, types, u64(d, 0x50), syms_sorted, unw)
             t.cache(False)
+            time0 = check_shared_data(t, types, info)
             skip_hardcoded_int3(kd, brk)
             check_ntcreatefile_bp(kd, t, types, syms)
             check_driver_breakpoint(kd, t, syms_sorted, unw)
             check_user_breakpoint(kd, t, types, syms, info)
+            time1 = check_shared_data(t, types, info)
+            check(time1 > time0, "KUSER_SHARED_DATA.SystemTime advances while running")
             kd.continue2()
         finally:
             kd.close()

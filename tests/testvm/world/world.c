@@ -14,6 +14,7 @@ __declspec(noreturn) void KiIdleLoop(void);
 void world_init(void)
 {
     world_sched_init();
+    world_shared_data_init();
     world_modules_init();
     world_kdbg_init((ULONG64)__ImageBase);
     world_processes_init();

@@ -69,6 +69,14 @@ ULONG world_pe_export_rva(const UCHAR *file, size_t file_size, const char *name)
 /* UTF-16 copy of an ASCII string, NUL-terminated; returns chars (w/o NUL). */
 size_t world_ascii_to_utf16(WCHAR *dst, const char *src);
 
+/* 2026-11-22 00:00:00 UTC as a FILETIME (100 ns since 1601): the world's boot time. */
+#define KE_BOOT_TIME 0x01DD7A146AC1C000ll
+
+/* KUSER_SHARED_DATA (shared_data.c) */
+void world_shared_data_init(void);
+void world_shared_data_update(void);
+void world_shared_data_map_user(uint64_t dtb);
+
 /* embedded blobs (blobs.S) */
 extern const UCHAR world_blob_testdrv[], world_blob_testdrv_end[];
 extern const UCHAR world_blob_ntdll[], world_blob_ntdll_end[];
