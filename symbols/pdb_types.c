@@ -80,6 +80,9 @@ static int is_tag_leaf(uint16_t leaf)
 
 int pdb_type_record(pdb_file *pdb, uint32_t ti, uint16_t *leaf, const uint8_t **body, uint32_t *len)
 {
+	*leaf = 0;
+	*body = NULL;
+	*len = 0;
 	if (ti < pdb->ti_begin || ti >= pdb->ti_end)
 		return pdb_fail(pdb, SYM_E_NOTFOUND, "type index %#x out of range", ti);
 	uint32_t off = pdb->type_off[ti - pdb->ti_begin];
@@ -140,8 +143,8 @@ static void unique_hash_insert(pdb_file *pdb, const char *uname, uint32_t ti)
 		const uint8_t *b;
 		uint32_t n;
 		tag_info t;
-		pdb_type_record(pdb, e - 1, &leaf, &b, &n);
-		if (parse_tag(leaf, b, n, &t) == 0 && t.unique && strcmp(t.unique, uname) == 0)
+		if (pdb_type_record(pdb, e - 1, &leaf, &b, &n) == 0 && parse_tag(leaf, b, n, &t) == 0 &&
+		    t.unique && strcmp(t.unique, uname) == 0)
 			return;   /* first definition wins */
 	}
 }
@@ -159,8 +162,8 @@ static uint32_t unique_lookup(pdb_file *pdb, const char *uname)
 		const uint8_t *b;
 		uint32_t n;
 		tag_info t;
-		pdb_type_record(pdb, e - 1, &leaf, &b, &n);
-		if (parse_tag(leaf, b, n, &t) == 0 && t.unique && strcmp(t.unique, uname) == 0)
+		if (pdb_type_record(pdb, e - 1, &leaf, &b, &n) == 0 && parse_tag(leaf, b, n, &t) == 0 &&
+		    t.unique && strcmp(t.unique, uname) == 0)
 			return e - 1;
 	}
 }
@@ -178,8 +181,8 @@ static void type_hash_insert(pdb_file *pdb, const char *name, uint32_t ti, int f
 		const uint8_t *b;
 		uint32_t n;
 		tag_info t;
-		pdb_type_record(pdb, e - 1, &leaf, &b, &n);
-		if (parse_tag(leaf, b, n, &t) < 0 || strcmp(t.name, name) != 0)
+		if (pdb_type_record(pdb, e - 1, &leaf, &b, &n) < 0 || parse_tag(leaf, b, n, &t) < 0 ||
+		    strcmp(t.name, name) != 0)
 			continue;
 		/* first complete definition wins over any forward reference */
 		if ((t.props & PROP_FWDREF) && !fwd)
@@ -240,8 +243,7 @@ static int load_types(pdb_file *pdb)
 		const uint8_t *b;
 		uint32_t len;
 		tag_info t;
-		pdb_type_record(pdb, ti, &leaf, &b, &len);
-		if (!is_tag_leaf(leaf))
+		if (pdb_type_record(pdb, ti, &leaf, &b, &len) < 0 || !is_tag_leaf(leaf))
 			continue;
 		if (parse_tag(leaf, b, len, &t) < 0)
 			return pdb_fail(pdb, SYM_E_FORMAT, "TPI: record %#x (leaf %#x) malformed", ti, leaf);
@@ -285,8 +287,8 @@ int pdb_find_type(pdb_file *pdb, const char *name, uint32_t *ti)
 		const uint8_t *b;
 		uint32_t n;
 		tag_info t;
-		pdb_type_record(pdb, e - 1, &leaf, &b, &n);
-		if (parse_tag(leaf, b, n, &t) == 0 && strcmp(t.name, name) == 0) {
+		if (pdb_type_record(pdb, e - 1, &leaf, &b, &n) == 0 && parse_tag(leaf, b, n, &t) == 0 &&
+		    strcmp(t.name, name) == 0) {
 			*ti = e - 1;
 			return 0;
 		}
