@@ -688,7 +688,8 @@ int kdcom_attach(kdcom *l, int timeout_ms)
 			return r;
 		if (r == 0)
 			continue;
-		switch (l->rx.type) {
+		uint16_t type = l->rx.type; /* l->rx is reused by an answer below */
+		switch (type) {
 		case KD_PACKET_TYPE_STATE_CHANGE64:
 			/* keep only the newest state change */
 			for (int i = 0; i < l->q_count; i++)
@@ -721,6 +722,12 @@ int kdcom_attach(kdcom *l, int timeout_ms)
 		default:
 			break; /* TRACE_IO etc.: ACKed, nothing to do */
 		}
+		/* an answer sent above may have been overtaken by the state
+		 * change (kdcom_send_packet queues it) */
+		if (type == KD_PACKET_TYPE_FILE_IO || type == KD_PACKET_TYPE_DEBUG_IO)
+			for (int i = 0; i < l->q_count; i++)
+				if (queue_at(l, i)->type == KD_PACKET_TYPE_STATE_CHANGE64)
+					return 0;
 	}
 }
 

@@ -260,6 +260,89 @@ static void test_attach_reset_first(void)
 	end_link(&t, l, s);
 }
 
+/* ---- attach: a stopped target asking for a file (.kdfiles) first ---- */
+static atomic_int file_io_declined;
+
+static void script_file_io_then_sc(fake_target *t)
+{
+	uint8_t buf[KD_STATE_CHANGE_SIZE + 64];
+	while (!atomic_load(&t->stop) && fake_recv(t, 50) != 1)
+		;
+	memset(buf, 0, 64);
+	kdpkt_put32(buf, KD_FILE_IO_CREATE);
+	kdpkt_put32(buf + 8, 0x120089);
+	const char *name = "\\a.sys";
+	for (int i = 0; name[i]; i++)
+		kdpkt_put16(buf + 64 + 2 * i, (uint8_t)name[i]);
+	fake_send_data(t, KD_PACKET_TYPE_FILE_IO, buf, 64 + 2 * strlen(name));
+	/* the target blocks on the answer (§11) */
+	while (!atomic_load(&t->stop)) {
+		if (fake_recv(t, 50) == 0 && t->rx.type == KD_PACKET_TYPE_FILE_IO) {
+			kdpkt_file_io f;
+			if (kdpkt_decode_file_io(t->rx.payload, t->rx.len, &f) == 0 && f.status == KD_STATUS_NO_SUCH_FILE &&
+					f.api == KD_FILE_IO_CREATE)
+				atomic_store(&file_io_declined, 1);
+			break;
+		}
+	}
+	fake_send_data(t, KD_PACKET_TYPE_STATE_CHANGE64, buf, fake_state_change(buf, KD_STATUS_BREAKPOINT, 0x1234));
+	fake_serve(t);
+}
+
+static void test_attach_file_io(void)
+{
+	fake_target t = { 0 };
+	kd_stream *s;
+	kdcom *l = new_link(&t, script_file_io_then_sc, &s);
+	CHECK(kdcom_attach(l, 5000) == 0, "attach: %s", kdcom_errmsg(l));
+	CHECK(atomic_load(&file_io_declined) == 1, "FILE_IO was not declined with STATUS_NO_SUCH_FILE");
+	kdcom_packet p;
+	CHECK(kdcom_recv_packet(l, &p, 1000) == 0 && p.type == KD_PACKET_TYPE_STATE_CHANGE64, "no state change");
+	end_link(&t, l, s);
+}
+
+/* ---- DbgPrompt while stopped: handed to the caller, who answers ---- */
+static char prompt_answer[64];
+
+static void script_prompt(fake_target *t)
+{
+	uint8_t buf[64];
+	memset(buf, 0, 16);
+	kdpkt_put32(buf, KD_DEBUG_IO_GET_STRING);
+	kdpkt_put32(buf + 8, 4);
+	kdpkt_put32(buf + 12, 32);
+	memcpy(buf + 16, "go? ", 4);
+	fake_send_data(t, KD_PACKET_TYPE_DEBUG_IO, buf, 20);
+	while (!atomic_load(&t->stop)) {
+		if (fake_recv(t, 50) == 0 && t->rx.type == KD_PACKET_TYPE_DEBUG_IO) {
+			kdpkt_debug_io io;
+			if (kdpkt_decode_debug_io(t->rx.payload, t->rx.len, &io) == 0 && io.api == KD_DEBUG_IO_GET_STRING)
+				snprintf(prompt_answer, sizeof prompt_answer, "%.*s", (int)io.length_read, (const char *)io.text);
+			break;
+		}
+	}
+	fake_serve(t);
+}
+
+static void test_prompt(void)
+{
+	fake_target t = { 0 };
+	kd_stream *s;
+	kdcom *l = new_link(&t, script_prompt, &s);
+	kdcom_packet p;
+	kdpkt_debug_io io;
+	CHECK(kdcom_recv_packet(l, &p, 2000) == 0 && p.type == KD_PACKET_TYPE_DEBUG_IO &&
+			kdpkt_decode_debug_io(p.payload, p.len, &io) == 0 && io.api == KD_DEBUG_IO_GET_STRING,
+			"prompt not handed to the caller");
+	uint8_t out[64];
+	int n = kdpkt_encode_get_string_reply(out, sizeof out, &io, "yes", 3);
+	CHECK(n > 0 && kdcom_send_packet(l, KD_PACKET_TYPE_DEBUG_IO, out, (size_t)n, 2000) == 0, "answer: %s",
+			kdcom_errmsg(l));
+	CHECK(do_read(l, 0xA000, 8, 2000) == 0, "read after prompt: %s", kdcom_errmsg(l));
+	CHECK(!strcmp(prompt_answer, "yes"), "target read '%s'", prompt_answer);
+	end_link(&t, l, s);
+}
+
 /* ---- attach: running target; a DbgPrint is not a stop (open-points #10) ---- */
 static void script_running(fake_target *t)
 {
@@ -399,6 +482,8 @@ static const struct { const char *name; void (*fn)(void); } tests[] = {
 	{ "attach-sc-first-same-id", NULL },
 	{ "attach-reset-first", test_attach_reset_first },
 	{ "attach-running", test_attach_running },
+	{ "attach-file-io", test_attach_file_io },
+	{ "prompt", test_prompt },
 	{ "peer-close", test_peer_close },
 	{ "silence", test_silence },
 	{ "corruption", test_corruption },
