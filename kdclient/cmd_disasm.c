@@ -186,6 +186,8 @@ static int cmd_u(kd_session *s, const char *name, const char *args)
 			stop = r.addr + r.count;
 		} else {
 			count = r.count;
+			if (count == 0)
+				return 0;   /* u x L0: nothing (0 would mean "no limit") */
 		}
 	}
 	kd_disasm *d;

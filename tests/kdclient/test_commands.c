@@ -323,6 +323,10 @@ int main(void)
 	RUN("u L2",
 	    "fffff800`0010010b e8f0feffff      call    fffff800`00100000\n"
 	    "fffff800`00100110 4883c428        add     rsp,28h\n");
+	RUN("u fffff800`00100100 L0", "");
+	RUN("u fffff800`00100100 fffff800`00100105",
+	    "fffff800`00100100 4883ec28        sub     rsp,28h\n"
+	    "fffff800`00100104 33c0            xor     eax,eax\n");
 	RUN("ub fffff800`00100115 L2",
 	    "fffff800`00100110 4883c428        add     rsp,28h\n"
 	    "fffff800`00100114 c3              ret\n");
