@@ -9,7 +9,7 @@
  *  - random bit flips (fixed seed), each followed by every query;
  *  - PE: truncation every 64 bytes and bit flips.
  *
- *   test_hostile FILE.pdb FILE.exe [iterations]
+ *   test_hostile FILE.pdb FILE.exe [iterations [seed]]
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -199,10 +199,12 @@ static uint64_t rng(void)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: test_hostile FILE.pdb FILE.exe [iterations]\n");
+		fprintf(stderr, "usage: test_hostile FILE.pdb FILE.exe [iterations [seed]]\n");
 		return 2;
 	}
 	int iterations = argc > 3 ? atoi(argv[3]) : 300;
+	if (argc > 4)   /* another seed for longer fuzzing runs by hand */
+		rng_state ^= strtoull(argv[4], NULL, 0) * 0x2545f4914f6cdd1dull;
 	size_t len, pelen;
 	uint8_t *pdb = slurp(argv[1], &len), *pe = slurp(argv[2], &pelen);
 	if (!pdb || !pe) {

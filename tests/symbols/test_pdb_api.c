@@ -284,6 +284,44 @@ static void run(const char *exe, const char *pdbpath, int x64)
 	pdb_close(pdb);
 }
 
+/* Old images carry NB10 (PDB 2.0) CodeView records: rewrite the corpus
+ * image's RSDS record in place into one and read it back. */
+static void check_nb10(const char *exe)
+{
+	FILE *f = fopen(exe, "rb");
+	CHECK(f != NULL, "open %s", exe);
+	if (!f)
+		return;
+	static uint8_t buf[1 << 20];
+	size_t n = fread(buf, 1, sizeof buf, f);
+	fclose(f);
+	uint8_t *rsds = NULL;
+	for (size_t i = 0; i + 24 < n; i++)
+		if (memcmp(buf + i, "RSDS", 4) == 0)
+			rsds = buf + i;
+	CHECK(rsds != NULL, "no RSDS record in %s", exe);
+	if (!rsds)
+		return;
+	/* RSDS: sig guid[16] age name  ->  NB10: sig offset(0) time age name */
+	char name[64];
+	snprintf(name, sizeof name, "%s", "old\\nb10.pdb");
+	memcpy(rsds, "NB10", 4);
+	memset(rsds + 4, 0, 4);
+	memcpy(rsds + 8, "\x78\x56\x34\x12", 4);
+	memcpy(rsds + 12, "\x07\0\0\0", 4);
+	memcpy(rsds + 16, name, strlen(name) + 1);
+	pe_image *pe;
+	char err[256];
+	pe_codeview_info cv;
+	CHECK(pe_open_memory(buf, n, &pe, err, sizeof err) == 0, "%s", err);
+	if (failures)
+		return;
+	CHECK(pe_codeview(pe, &cv) == 0 && !cv.is_rsds && cv.signature == 0x12345678 && cv.age == 7 &&
+	      strcmp(cv.pdb_name, name) == 0, "NB10: rsds=%d sig=%#x age=%u name=%s", cv.is_rsds,
+	      cv.signature, cv.age, cv.pdb_name);
+	pe_close(pe);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 5) {
@@ -292,6 +330,7 @@ int main(int argc, char **argv)
 	}
 	run(argv[1], argv[2], 1);
 	run(argv[3], argv[4], 0);
+	check_nb10(argv[1]);
 	char err[256];
 	pdb_file *p;
 	CHECK(pdb_open("/nonexistent/x.pdb", &p, err, sizeof err) == SYM_E_IO && strstr(err, "x.pdb"),
