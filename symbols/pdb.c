@@ -14,6 +14,7 @@
 
 #define PDB_INFO_STREAM 1
 #define PDB_MAX_NAMED 4096
+#define PDB_POPULATE_MAX (256ll << 20)
 
 int pdb_fail(pdb_file *pdb, int code, const char *fmt, ...)
 {
@@ -149,8 +150,9 @@ int pdb_open(const char *path, pdb_file **out, char *err, size_t errlen)
 	}
 	/* MAP_POPULATE: indexing touches most of the file anyway, and one
 	 * populate is far cheaper than a page fault per 4 KB (especially in
-	 * a VM) */
-	void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	 * a VM).  Huge user-mode PDBs stay lazy: only what is used is read. */
+	int populate = st.st_size <= PDB_POPULATE_MAX ? MAP_POPULATE : 0;
+	void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | populate, fd, 0);
 	close(fd);
 	if (map == MAP_FAILED) {
 		sym_set_err(err, errlen, "%s: mmap: %s", path, strerror(errno));
