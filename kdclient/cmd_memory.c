@@ -215,8 +215,9 @@ static int do_dump(kd_session *s, const dump_kind *k, const char *args, int phys
 		unsigned per = k->style == DS_PTRSYM ? 1 : kd_fmt_per_line(unit);
 		uint64_t left = count;
 		uint64_t a = r.addr;
-		/* db keeps 16-byte columns: the first line may start short. */
-		size_t lead = k->style == DS_BYTES ? (size_t)(a & 15) : 0;
+		/* WinDbg starts every line at the next address (db esp:
+		 * 0012f55c, 0012f56c, ...), it does not realign to 16. */
+		size_t lead = 0;
 		while (left) {
 			uint64_t n = per - (lead ? lead : 0);
 			if (n > left)

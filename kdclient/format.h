@@ -25,9 +25,9 @@ size_t kd_fmt_addr(char *out, size_t outlen, unsigned ptr_size, uint64_t v);
 size_t kd_fmt_u64(char *out, size_t outlen, uint64_t v);
 
 /*
- * db line: up to 16 bytes.  `lead` blank byte slots come first, so that a
- * dump starting at an unaligned address keeps its columns
- * ("...1003           00 00 ...").  The ASCII column shows 0x20-0x7e,
+ * db line: up to 16 bytes.  `lead` blank byte slots come first when a
+ * caller wants 16-byte columns ("...1003           00 00 ..."); WinDbg's
+ * db itself does not realign and passes 0.  The ASCII column shows 0x20-0x7e,
  * '.' for other bytes and '?' for unreadable ones.
  *   fffff800`00100000  4d 5a 90 00 03 00 00 00-04 00 00 00 ff ff 00 00  MZ..............
  */

@@ -179,10 +179,12 @@ int main(void)
 	RUN("dq fffff800`00101ff8 L3",
 	    "fffff800`00101ff8  00000000`00000011 ????????`????????\n"
 	    "fffff800`00102008  ????????`????????\n");
-	/* db keeps 16-byte columns: the first line ends at the boundary */
+	/* lines follow the start address, unaligned */
 	RUN("db fffff800`00101ffc L8",
-	    "fffff800`00101ffc                                      00 00 00 00              ....\n"
-	    "fffff800`00102000  ?? ?? ?? ??                                      ????\n");
+	    "fffff800`00101ffc  00 00 00 00 ?? ?? ?? ??                          ....????\n");
+	RUN("db fffff800`00100001 L11",
+	    "fffff800`00100001  5a 90 00 03 00 00 00 04-00 00 00 ff ff 00 00 00  Z...............\n"
+	    "fffff800`00100011  00                                               .\n");
 	RUN("da fffff800`00100800", "fffff800`00100800  \"Hello, kd\"\n");
 	RUN("du fffff800`00100900", "fffff800`00100900  \"Wide\"\n");
 	RUN("dp @rsp L1", "fffff800`00100800  6b202c6f`6c6c6548\n");
