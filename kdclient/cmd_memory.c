@@ -128,13 +128,13 @@ static int parse_range(kd_session *s, const char *args, size_t unit, kd_range *r
 	return 0;
 }
 
-/* da/du: print up to max characters, stopping after a NUL, 48 per line
+/* da/du: print up to max characters, stopping after a NUL, 32 per line
  * like WinDbg's string dumps. */
 static int dump_string(kd_session *s, kd_target *t, unsigned ps, uint64_t addr,
 		       uint64_t max, int wide, uint64_t *next)
 {
-	const unsigned per_line = 48, csize = wide ? 2 : 1;
-	uint8_t buf[48 * 2], valid[48 * 2];
+	const unsigned per_line = 32, csize = wide ? 2 : 1;
+	uint8_t buf[32 * 2], valid[32 * 2];
 	uint64_t done = 0;
 	char line[KD_FMT_LINE];
 	while (done < max) {

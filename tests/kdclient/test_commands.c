@@ -186,6 +186,11 @@ int main(void)
 	    "fffff800`00100001  5a 90 00 03 00 00 00 04-00 00 00 ff ff 00 00 00  Z...............\n"
 	    "fffff800`00100011  00                                               .\n");
 	RUN("da fffff800`00100800", "fffff800`00100800  \"Hello, kd\"\n");
+	/* 32 characters a line, as WinDbg's "This program cannot be run in DO" */
+	RUN("eza fffff800`00100a00 \"This program cannot be run in DOS mode.\"; da fffff800`00100a00",
+	    "fffff800`00100a00  \"This program cannot be run in DO\"\n"
+	    "fffff800`00100a20  \"S mode.\"\n");
+	RUN("da fffff800`00100a00 L4", "fffff800`00100a00  \"This\"\n");
 	RUN("du fffff800`00100900", "fffff800`00100900  \"Wide\"\n");
 	RUN("dp @rsp L1", "fffff800`00100800  6b202c6f`6c6c6548\n");
 	RUN("dps fffff800`00100000 L1", "fffff800`00100000  00000003`00905a4d\n");
