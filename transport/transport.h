@@ -217,9 +217,11 @@ void kdcom_set_attach_resets(kdcom *l, int resets);
  * STATE_CHANGE64 arrives. A running target answers the breakin; a stopped,
  * resending target answers the RESET, and its state change may come before
  * or after the RESET reply (both are accepted; the newest state change
- * wins). DEBUG_IO and other data packets that arrive meanwhile are ACKed.
- * On success returns 0 and the state change (preceded by any DEBUG_IO /
- * FILE_IO packets that arrived first, in order) is queued: the following
+ * wins). Data packets that arrive meanwhile are ACKed; a stopped target
+ * blocked on FILE_IO is declined (STATUS_NO_SUCH_FILE) and one blocked on
+ * a DbgPrompt gets an empty line, so it can get to its state change.
+ * On success returns 0 and the state change (preceded by any DEBUG_IO
+ * packets that arrived first, in order) is queued: the following
  * kdcom_recv_packet calls return them. KDT_E_TIMEOUT if no state change
  * came, KDT_E_CLOSED/KDT_E_IO on stream errors. Resets own ids to
  * KDCOM_INITIAL_ID and forgets the last received id. */
