@@ -227,6 +227,38 @@ static int cmd_reload(kd_session *s, const char *name, const char *args)
 		kd_err(s, "out of memory\n");
 		return -1;
 	}
+	if (target && strchr(target, '=')) {
+		/* ".reload foo.sys=fffff800`12340000,5000": a module the lists do
+		 * not show (WinDbg's way to add one by hand). */
+		char img[256];
+		const char *eq = strchr(target, '=');
+		const char *comma = strchr(eq, ',');
+		uint64_t base = 0, size = 0;
+		snprintf(img, sizeof img, "%.*s", (int)(eq - target), target);
+		char basetext[128];
+		snprintf(basetext, sizeof basetext, "%.*s", comma ? (int)(comma - eq - 1) : 127, eq + 1);
+		if (kd_eval(s, basetext, &base, NULL) < 0 ||
+		    (comma && kd_eval(s, comma + 1, &size, NULL) < 0)) {
+			kd_err(s, "%s\n", kd_session_errmsg(s));
+			return -1;
+		}
+		sym_module *m;
+		if (!size) {
+			/* no size given: the image headers know it */
+			pe_image *pe;
+			char e[128];
+			kd_target *t = kd_session_target(s);
+			if (t && pe_open_read(kd_modules_read_cb, s, base, &pe, e, sizeof e) == 0) {
+				size = pe_size_of_image(pe);
+				pe_close(pe);
+			}
+		}
+		if (!size || size > 0xffffffffu || sym_modset_add(set, NULL, img, base, (uint32_t)size, &m) < 0) {
+			kd_err(s, "cannot add %s: need a size (name=base,size)\n", img);
+			return -1;
+		}
+		return force ? load_now(s, m) : 0;
+	}
 	if (target) {
 		/* ".reload /f nt" or ".reload /f ntoskrnl.exe" */
 		sym_module *m = sym_modset_find_module(set, target);
@@ -414,6 +446,69 @@ static int cmd_lm(kd_session *s, const char *name, const char *args)
 	return 0;
 }
 
+/* !lmi module: what is known about one module and its symbols. */
+static int cmd_lmi(kd_session *s, const char *name, const char *args)
+{
+	char tok[1][256], a[32];
+	(void)name;
+	sym_modset *set = kd_modules_set(s);
+	sym_module *m = NULL;
+	if (kd_sym_split(args, tok, 1) == 1 && set) {
+		m = sym_modset_find_module(set, tok[0]);
+		uint64_t addr;
+		if (!m && kd_eval(s, tok[0], &addr, NULL) == 0)
+			m = sym_modset_module_at(set, addr);
+	}
+	if (!m) {
+		kd_err(s, "usage: !lmi module (name or an address inside it)\n");
+		return -1;
+	}
+	sym_module_load(m, 0);
+	pe_image *pe = sym_module_pe(m);
+	kd_out(s, "Loaded Module Info: [");
+	kd_sym_out_name(s, sym_module_name(m));
+	kd_out(s, "]\n         Module: ");
+	kd_sym_out_name(s, sym_module_name(m));
+	kd_out(s, "\n   Base Address: %s\n     Image Name: ", kd_sym_addr(s, sym_module_base(m), a));
+	kd_sym_out_name(s, sym_module_image_name(m));
+	kd_out(s, "\n");
+	if (pe) {
+		uint16_t mt = pe_machine(pe);
+		kd_out(s, "   Machine Type: %u (%s)\n", mt,
+		       mt == PE_MACHINE_AMD64 ? "X64" : mt == PE_MACHINE_I386 ? "I386" : "?");
+	}
+	kd_out(s, "     Time Stamp: %08x\n           Size: %x\n       CheckSum: %x\n",
+	       sym_module_timestamp(m), sym_module_size(m), sym_module_checksum(m));
+	pe_codeview_info cv;
+	if (sym_module_codeview(m, &cv) == 0 && cv.is_rsds) {
+		char g[40], pdbname[260], e[64];
+		sym_guid_format(cv.guid, g);
+		if (sym_name_sanitize(cv.pdb_name, pdbname, sizeof pdbname, e, sizeof e) < 0)
+			snprintf(pdbname, sizeof pdbname, "<refused: %s>", e);
+		kd_out(s, "Debug Data Dirs: CODEVIEW RSDS - GUID: %s\n               Age: %u, Pdb: ", g,
+		       cv.age);
+		kd_sym_out_name(s, pdbname);
+		kd_out(s, "\n");
+	}
+	kd_out(s, "     Image Type: %s\n", pe ? "MEMORY   - Image read successfully from loaded memory."
+	                                       : "DEFERRED - Image headers not read.");
+	sym_module_state st = sym_module_get_state(m);
+	if (st == SYM_MOD_PDB) {
+		kd_out(s, "    Symbol Type: PDB      - Symbols loaded successfully.\n                 ");
+		kd_sym_out_name(s, sym_module_pdb_path(m));
+		kd_out(s, "\n");
+	} else {
+		kd_out(s, "    Symbol Type: %s\n", st == SYM_MOD_EXPORT ? "EXPORT   - PDB not found"
+		                                                      : "NONE     - no symbols");
+		if (sym_module_errmsg(m)[0]) {
+			kd_out(s, "    Load Report: ");
+			kd_sym_out_name(s, sym_module_errmsg(m));
+			kd_out(s, "\n");
+		}
+	}
+	return 0;
+}
+
 /* ---- x ---- */
 
 struct x_ctx {
@@ -512,7 +607,7 @@ static int cmd_ln(kd_session *s, const char *name, const char *args)
 }
 
 const kd_command kd_commands_symbols[] = {
-	{ ".reload", cmd_reload, KD_CMD_NEEDS_STOP, ".reload [/f] [/user] [/u] [module]",
+	{ ".reload", cmd_reload, KD_CMD_NEEDS_STOP, ".reload [/f] [/user] [/u] [module[=base[,size]]]",
 	  "reload the module list; /f loads symbols now" },
 	{ ".sympath", cmd_sympath, 0, ".sympath [path]", "show or set the symbol path" },
 	{ ".sympath+", cmd_sympath, 0, ".sympath+ path", "append to the symbol path" },
@@ -520,6 +615,7 @@ const kd_command kd_commands_symbols[] = {
 	{ ".symfix+", cmd_symfix, 0, ".symfix+ [cache]", "append the public symbol server" },
 	{ "!sym", cmd_sym, 0, "!sym noisy|quiet", "symbol loading messages on/off" },
 	{ "ld", cmd_ld, KD_CMD_NEEDS_STOP, "ld module", "load symbols of a module now" },
+	{ "!lmi", cmd_lmi, KD_CMD_NEEDS_STOP, "!lmi module", "module details: image, CodeView, symbols" },
 	{ "lm", cmd_lm, KD_CMD_PREFIX, "lm [v] [o] [m pattern] [a address]", "list loaded modules" },
 	{ "x", cmd_x, KD_CMD_NEEDS_STOP, "x module!pattern", "list symbols matching a pattern" },
 	{ "ln", cmd_ln, KD_CMD_NEEDS_STOP, "ln [address]", "nearest symbols" },

@@ -93,7 +93,7 @@ static struct kd_modules_state *state(kd_session *s)
 
 /* Target memory for pe_open_read: through the current view, so user-mode
  * images of the process selected with .process are readable too. */
-static int read_mem(void *ctx, uint64_t addr, void *buf, size_t len, size_t *got)
+int kd_modules_read_cb(void *ctx, uint64_t addr, void *buf, size_t len, size_t *got)
 {
 	kd_session *s = ctx;
 	kd_target *t = kd_session_target(s);
@@ -115,7 +115,7 @@ static sym_modset *modset(kd_session *s)
 	if (!st || sym_modset_create(&set) < 0)
 		return NULL;
 	sym_modset_set_path(set, st->path);
-	sym_modset_set_reader(set, read_mem, s);
+	sym_modset_set_reader(set, kd_modules_read_cb, s);
 	sym_modset_set_log(set, on_log, s);
 	kd_session_set_symbols(s, set, sym_modset_destroy);
 	return set;
@@ -325,7 +325,7 @@ static void ensure_nt(kd_session *s)
 		return;
 	pe_image *pe;
 	char e[128];
-	if (pe_open_read(read_mem, s, kb, &pe, e, sizeof e) < 0)
+	if (pe_open_read(kd_modules_read_cb, s, kb, &pe, e, sizeof e) < 0)
 		return;
 	uint32_t size = pe_size_of_image(pe);
 	pe_close(pe);

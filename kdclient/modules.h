@@ -21,6 +21,10 @@ struct sym_path;
  * with the symbol path and a reader through the current view. */
 struct sym_modset *kd_modules_set(kd_session *s);
 
+/* Target memory through the session's current view, in the shape of
+ * symbols.h's pe_read_fn (ctx = the session). */
+int kd_modules_read_cb(void *ctx, uint64_t addr, void *buf, size_t len, size_t *got);
+
 /* The PDB of a module by WinDbg name ("nt", "testdrv"), loading it on
  * first use; NULL when the module is unknown or has no PDB. */
 struct pdb *kd_modules_pdb(kd_session *s, const char *module);

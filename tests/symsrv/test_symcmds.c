@@ -260,6 +260,13 @@ int main(int argc, char **argv)
 	snprintf(cmd, sizeof cmd, "dt symtest!_SYMTEST_OBJECT %" PRIx64 " NoSuchField", MEM_BASE + obj);
 	HAS(cmd, "Cannot find specified field members.");
 
+	/* !lmi and adding a module by hand */
+	HAS("!lmi symtest", "Pdb: symtest.pdb\n");
+	HAS("!lmi symtest", "    Symbol Type: PDB      - Symbols loaded successfully.\n");
+	EQ(".reload other.sys=fffff800`20000000,3000", "");
+	HAS("lm m other", "fffff800`20000000 fffff800`20003000   other      (deferred)\n");
+	HAS(".reload broken.sys=fffff800`30000000", "need a size");
+
 	/* An unreadable address is an error, not made-up values. */
 	HAS("dt symtest!_SYMTEST_OBJECT 1000", "Memory read error");
 
