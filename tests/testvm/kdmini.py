@@ -124,6 +124,7 @@ class Kd:
         self.prints = []              # DbgPrint strings seen
         self.control = []             # control packets seen (type, id)
         self.last_data_id = None
+        self.auto_ack = True          # tests of the link turn this off
 
     def close(self):
         self.s.close()
@@ -165,6 +166,8 @@ class Kd:
             if (sum(payload) & 0xFFFFFFFF) != csum or trailer != 0xAA:
                 self.send_control(PT_RESEND)
                 continue
+            if not self.auto_ack:
+                return Packet(LEADER_DATA, ptype, pid, payload)
             # ACK with the SYNC bit masked (fact sheet section 3).
             self.send_control(PT_ACK, pid & ~SYNC_ID)
             dup = (pid == self.last_data_id)

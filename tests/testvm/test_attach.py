@@ -8,7 +8,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kdmini import (Kd, VM, StateChange, u16, u32, u64, CTX_RIP, PT_STATE_CHANGE64,
+from kdmini import (Kd, VM, StateChange, u16, u32, u64, CTX_RIP, PT_STATE_CHANGE64, PT_ACK,
                     STATUS_SUCCESS, STATUS_UNSUCCESSFUL, INITIAL_ID, SYNC_ID)  # noqa: E402
 import oracle  # noqa: E402
 
@@ -35,12 +35,26 @@ def run_backend(backend, info, syms, image):
             # state change after boot: it must carry the SYNC bit.
             # (The boot banner DbgPrint may come first; either way, nothing
             # was ACKed before we connected, so the first data packet we see
-            # carries 0x80800800.)
+            # carries the SYNC bit 0x800.)
             kd.s.wait_first_byte(10)
+            kd.auto_ack = False
             p0 = kd.first_data_packet(10)
-            check(p0.id == INITIAL_ID | SYNC_ID,
-                  "%s: first data packet id %#x, want 0x80800800" % (backend, p0.id))
-            first = p0 if p0.type == PT_STATE_CHANGE64 else kd.wait_data(PT_STATE_CHANGE64, 10)
+            # (bit 0 may have moved on if an unanswered DbgPrint went first)
+            check(p0.id & ~1 == INITIAL_ID | SYNC_ID,
+                  "%s: first data packet id %#x, want 0x8080080x" % (backend, p0.id))
+            while p0.type != PT_STATE_CHANGE64:    # leave the banner unanswered
+                p0 = kd.first_data_packet(10)
+            check(p0.id & SYNC_ID, "%s: state change still carries SYNC (%#x)" % (backend, p0.id))
+            # An ACK that echoes the SYNC bit does not match: the target
+            # keeps retransmitting the same packet.
+            kd.send_control(PT_ACK, p0.id)
+            again = kd.first_data_packet(5)
+            check(again.id == p0.id and again.payload == p0.payload,
+                  "%s: unmasked ACK ignored, packet resent" % backend)
+            kd.send_control(PT_ACK, p0.id & ~SYNC_ID)
+            kd.auto_ack = True
+            kd.last_data_id = p0.id
+            first = p0
             sc = StateChange(first)
             check(sc.new_state == 0x3031, "%s: first stop is LoadSymbols" % backend)
             check(sc.ls_base == info["image_base"], "%s: LoadSymbols base" % backend)

@@ -140,6 +140,27 @@ def main():
         v = kd.get_version()
         check(v["status"] == STATUS_SUCCESS, "link usable after RESEND")
 
+        # --- a request instead of the ACK of a state change: the target
+        # answers RESEND, takes its state change as delivered, and serves
+        # the request when it is sent again (ReactOS KdReceivePacket) ---
+        kd.continue2()
+        kd.auto_ack = False
+        kd.s.write(b"b")
+        sc_pkt = kd.wait_data(PT_STATE_CHANGE64, 10)
+        pkt = struct.pack("<IHHI", 0x3146, 0, 0, 0x103) + b"\0" * 44
+        kd.send_data(PT_MANIPULATE, pkt)
+        got_resend = False
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and not got_resend:
+            p = kd.read_packet(0.5)
+            got_resend = bool(p and p.leader == LEADER_CONTROL and p.type == PT_RESEND)
+        kd.auto_ack = True
+        kd.last_data_id = sc_pkt.id
+        check(got_resend, "RESEND for a request sent instead of an ACK")
+        v = kd.get_version()          # sends it again (same id), gets the reply
+        check(v["status"] == STATUS_SUCCESS, "request served after RESEND")
+        skip_int3(kd)
+
         # --- DbgPrompt round trip: ask for it through nt!KdpPromptRequest ---
         if "KdpPromptRequest" in syms:
             st, n = kd.write_virtual(syms["KdpPromptRequest"], struct.pack("<I", 1))

@@ -199,7 +199,7 @@ void KdpSendPacket(uint16_t type, const void *msg, uint32_t len)
          * still moves on: if the client did get the packet but its ACK was
          * late, the next DbgPrint must not look like a duplicate to it. */
         if (type == PACKET_TYPE_KD_DEBUG_IO) {
-            KdpCom.NextPacketIdToSend = (KdpCom.NextPacketIdToSend & ~SYNC_PACKET_ID) ^ 1;
+            KdpCom.NextPacketIdToSend ^= 1;   /* SYNC stays until an ACK comes */
             return;
         }
     }
