@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "script.h"
 #include "session.h"
 #include "target.h"
 
@@ -290,6 +291,13 @@ int main(void)
 	    "  Alias            Value\n  -------          -------\n"
 	    "  Foo              nt!NtCreateFile+10; .echo x\n"
 	    "  Bar              q r\n");
+	/* what the engine calls before dispatching each command */
+	{
+		char x[256];
+		CHECK(kd_lang_expand_aliases(S, "? ${Bar} Foo", x, sizeof x) == 0);
+		CHECK_STR(x, "? q r nt!NtCreateFile+10; .echo x");
+		CHECK(kd_lang_expand_aliases(S, "? 1", x, 3) < 0);
+	}
 	RUN("ad Foo; ad /q Bar; al", "No aliases\n");
 	RUN_HAS("ad Nope", "no alias named 'Nope'");
 
