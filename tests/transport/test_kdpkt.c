@@ -301,6 +301,45 @@ static void test_decoders_bounds(void)
 			"names");
 }
 
+/* Random bytes of every length through every decoder, each in a buffer of
+ * exactly that size, so a sanitizer build catches any read past the end. */
+static void test_random_input(void)
+{
+	unsigned seed = 99;
+	kdcom_packet *pkt = malloc(sizeof *pkt);
+	kdcom_parser p;
+	kdcom_parser_init(&p);
+	for (int round = 0; round < 20000; round++) {
+		size_t len = (size_t)(round % 400);
+		uint8_t *b = malloc(len ? len : 1);
+		for (size_t i = 0; i < len; i++) {
+			seed = seed * 1103515245u + 12345u;
+			b[i] = (uint8_t)(seed >> 16);
+		}
+		if (len >= 4 && round % 3 == 0)
+			kdpkt_put32(b, KD_STATE_LOAD_SYMBOLS);
+		if (len >= 0x24 && round % 6 == 0)
+			kdpkt_put32(b + 0x20, (uint32_t)(len - 0xF0 + (round % 5)));
+		kdpkt_manip m;
+		kdpkt_state_change sc;
+		kdpkt_debug_io io;
+		kdpkt_file_io f;
+		kdpkt_version v;
+		kdpkt_decode_manip(b, len, &m);
+		kdpkt_decode_state_change(b, len, KD_MACHINE_AMD64, &sc);
+		kdpkt_decode_state_change(b, len, KD_MACHINE_I386, &sc);
+		kdpkt_guess_state_change_machine(b, len);
+		if (kdpkt_decode_debug_io(b, len, &io) == 0)
+			CHECK(io.text + io.text_len <= b + len, "debug io text past the end");
+		kdpkt_decode_file_io(b, len, &f);
+		kdpkt_decode_version(b, len, &v);
+		for (size_t i = 0; i < len; i++)
+			kdcom_parser_feed(&p, b[i], pkt);
+		free(b);
+	}
+	free(pkt);
+}
+
 int main(void)
 {
 	test_checksum_and_frame();
@@ -308,6 +347,7 @@ int main(void)
 	test_connspec();
 	test_encoders();
 	test_decoders_bounds();
+	test_random_input();
 	if (failures)
 		fprintf(stderr, "%d failures\n", failures);
 	else
