@@ -29,6 +29,7 @@ struct kdcom {
 	kdcom_packet rx;              /* parser's work area */
 	uint8_t inbuf[4096];
 	size_t in_len, in_pos;
+	int64_t last_byte_ms;         /* when the last byte arrived (stall detection) */
 
 	uint32_t next_id;             /* id of our next data packet */
 	bool have_last_rx;
@@ -237,12 +238,18 @@ static int read_packet(kdcom *l, int64_t deadline)
 		 * mid-frame means the rest is lost (peer restarted, damaged
 		 * ByteCount); drop the partial frame and ask for it again */
 		bool mid_frame = kdcom_parser_busy(&l->parser);
-		if (mid_frame && (t < 0 || t > l->ack_timeout_ms))
-			t = l->ack_timeout_ms;
+		int64_t stall_at = l->last_byte_ms + l->ack_timeout_ms;
+		if (mid_frame) {
+			int64_t gap = stall_at - now_ms();
+			if (gap < 0)
+				gap = 0;
+			if (t < 0 || t > gap)
+				t = (int)gap;
+		}
 		int n = kd_stream_read(l->s, l->inbuf, sizeof l->inbuf, t);
 		if (n < 0)
 			return stream_fail(l, n);
-		if (n == 0 && mid_frame) {
+		if (n == 0 && mid_frame && now_ms() >= stall_at) {
 			kdcom_parser_reset(&l->parser);
 			l->c.bad_packets++;
 			int r = send_control(l, KD_PACKET_TYPE_RESEND, 0);
@@ -251,7 +258,8 @@ static int read_packet(kdcom *l, int64_t deadline)
 			continue;
 		}
 		if (n == 0)
-			return 0;
+			return 0; /* the caller's deadline; a partial frame is kept */
+		l->last_byte_ms = now_ms();
 		l->c.bytes_received += (uint64_t)n;
 		l->in_len = (size_t)n;
 		l->in_pos = 0;

@@ -382,6 +382,52 @@ static void test_attach_running(void)
 	end_link(&t, l, s);
 }
 
+/* ---- a slow line: a frame arriving in pieces across many short recv
+ * calls is kept; a frame that stops half-way is dropped after an ACK
+ * timeout and asked for again ---- */
+static void script_slow_and_stall(fake_target *t)
+{
+	uint8_t buf[KD_STATE_CHANGE_SIZE + 64], f[KDCOM_MAX_FRAME];
+	size_t n = fake_print(buf, "a DbgPrint that crawls over a slow serial line\n");
+	int fl = kdcom_frame(f, sizeof f, KDCOM_LEADER_DATA, KD_PACKET_TYPE_DEBUG_IO, t->next_id, buf, n);
+	for (int i = 0; i < fl; i += 8) {
+		send(t->fd, f + i, (size_t)(fl - i < 8 ? fl - i : 8), MSG_NOSIGNAL);
+		sleep_ms(30);
+	}
+	while (!atomic_load(&t->stop) && fake_recv(t, 50) != -1)
+		; /* the ACK */
+	t->next_id = (t->next_id ^ 1) & ~KDCOM_SYNC_BIT;
+	/* half a frame, then silence longer than the client's ACK timeout */
+	n = fake_state_change(buf, KD_STATUS_BREAKPOINT, 0x5555);
+	fl = kdcom_frame(f, sizeof f, KDCOM_LEADER_DATA, KD_PACKET_TYPE_STATE_CHANGE64, t->next_id, buf, n);
+	send(t->fd, f, (size_t)fl / 2, MSG_NOSIGNAL);
+	sleep_ms(400);
+	fake_send_data(t, KD_PACKET_TYPE_STATE_CHANGE64, buf, n);
+	fake_serve(t);
+}
+
+static void test_slow_and_stall(void)
+{
+	fake_target t = { 0 };
+	kd_stream *s;
+	kdcom *l = new_link(&t, script_slow_and_stall, &s);
+	kdcom_set_timeouts(l, 200, 5);
+	kdcom_packet p;
+	int r = KDT_E_TIMEOUT;
+	int64_t end = ms_now() + 5000;
+	while (r == KDT_E_TIMEOUT && ms_now() < end)
+		r = kdcom_recv_packet(l, &p, 10); /* an engine polling stdin in between */
+	CHECK(r == 0 && p.type == KD_PACKET_TYPE_DEBUG_IO, "slow frame lost (r=%d)", r);
+	CHECK(kdcom_stats(l)->bad_packets == 0 && kdcom_stats(l)->resends_sent == 0, "slow frame reset");
+	r = KDT_E_TIMEOUT;
+	while (r == KDT_E_TIMEOUT && ms_now() < end)
+		r = kdcom_recv_packet(l, &p, 10);
+	CHECK(r == 0 && p.type == KD_PACKET_TYPE_STATE_CHANGE64, "state change after stall (r=%d)", r);
+	CHECK(kdcom_stats(l)->bad_packets == 1 && kdcom_stats(l)->resends_sent == 1, "stall: bad %llu resends %llu",
+			(unsigned long long)kdcom_stats(l)->bad_packets, (unsigned long long)kdcom_stats(l)->resends_sent);
+	end_link(&t, l, s);
+}
+
 /* ---- the peer closes: error returned, process alive ---- */
 static void test_peer_close(void)
 {
@@ -484,6 +530,7 @@ static const struct { const char *name; void (*fn)(void); } tests[] = {
 	{ "attach-running", test_attach_running },
 	{ "attach-file-io", test_attach_file_io },
 	{ "prompt", test_prompt },
+	{ "slow-and-stall", test_slow_and_stall },
 	{ "peer-close", test_peer_close },
 	{ "silence", test_silence },
 	{ "corruption", test_corruption },
