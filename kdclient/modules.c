@@ -70,8 +70,15 @@ static void on_progress(void *ctx, const char *url, uint64_t done, uint64_t tota
 static struct kd_modules_state *state(kd_session *s)
 {
 	struct kd_modules_state *st = kd_session_modules(s);
-	if (st)
+	if (st) {
+		/* Someone set the session's path directly (-y after start-up,
+		 * a script): follow it. */
+		const char *text = kd_session_sympath(s);
+		if (text && strcmp(text, sym_path_text(st->path)) != 0 &&
+		    sym_path_set(st->path, text) == 0)
+			kd_session_set_sympath(s, sym_path_text(st->path));
 		return st;
+	}
 	st = calloc(1, sizeof *st);
 	if (!st)
 		return NULL;
