@@ -117,6 +117,7 @@ static int x86_frame_data(void *ctx, uint32_t pc, stack_x86_framedata *out)
 	out->params_size = fd.params_size;
 	out->saved_regs_size = fd.saved_regs_size;
 	out->prolog_size = fd.prolog_size;
+	out->function_start = (fd.flags & 4) != 0;   /* IsFunctionStart */
 	out->program = fd.program;
 	return 1;
 }

@@ -132,6 +132,10 @@ int stack_x86_eval_program(const stack_x86_io *io, const char *program,
 		const char *tok = p;
 		while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
 			p++;
+		/* an operator glued to the next name ("=$eip" in some MSVC
+		 * programs) is a token of its own */
+		if (p - tok > 1 && strchr("+-*/%@^=", tok[0]) && (tok[1] == '$' || tok[1] == '.'))
+			p = tok + 1;
 		size_t len = (size_t)(p - tok);
 		char nb[24];
 		if (len == 1 && strchr("+-*/%@^=", tok[0])) {
@@ -218,6 +222,19 @@ int stack_x86_eval_program(const stack_x86_io *io, const char *program,
 	return 0;
 }
 
+/* Length of the instruction after "push ebp" that sets the frame pointer
+ * (mov ebp, esp / lea ebp, [esp+disp]); 2 when it is something else. */
+static uint32_t ebp_setup_len(const uint8_t *c)
+{
+	if ((c[0] == 0x8b && c[1] == 0xec) || (c[0] == 0x89 && c[1] == 0xe5))
+		return 2;
+	if (c[0] == 0x8d && c[1] == 0x6c)
+		return 4;   /* lea ebp, [esp+disp8] (SIB byte 0x24, disp8) */
+	if (c[0] == 0x8d && c[1] == 0xac)
+		return 7;   /* lea ebp, [esp+disp32] */
+	return 2;
+}
+
 int stack_x86_unwind(const stack_x86_io *io, stack_x86_regs *regs, int exact_pc,
                      uint32_t callee_params, stack_how *how, uint32_t *params_out,
                      char *err, size_t errlen)
@@ -228,11 +245,53 @@ int stack_x86_unwind(const stack_x86_io *io, stack_x86_regs *regs, int exact_pc,
 
 	stack_x86_framedata fd;
 	if (io->find_frame_data && io->find_frame_data(io->ctx, lpc, &fd) == 1 && fd.program) {
+		uint32_t off = lpc - fd.start;
+		int in_prolog = exact_pc && fd.function_start && off < fd.prolog_size;
+		/* A program describes the frame once the prologue has run (MSVC
+		 * gives one record for the whole function).  Inside the prologue:
+		 * at the entry the return address is on top; after "push ebp" of
+		 * an EBP frame, just above the saved EBP. */
+		int ebp_frame = !strncmp(fd.program, "$T0 $ebp ", 9) || !strncmp(fd.program, "$T1 $ebp ", 9);
+		uint8_t code[3];
+		uint32_t esp = r.gpr[X86_ESP], loc = 0;
+		if (in_prolog && off == 0) {
+			loc = esp;
+		} else if (in_prolog && ebp_frame && io->read(io->ctx, fd.start, code, 3) == 0 && code[0] == 0x55 &&
+		           off < 1 + ebp_setup_len(code + 1)) {
+			if (read_u32(io, esp, &r.gpr[X86_EBP]) < 0)
+				return fail(err, errlen, "cannot read saved ebp at %08x", esp);
+			loc = esp + 4;
+		}
+		if (loc) {
+			if (read_u32(io, loc, &r.eip) < 0)
+				return fail(err, errlen, "cannot read return address at %08x", loc);
+			r.gpr[X86_ESP] = loc + 4;
+			*params_out = fd.params_size;
+			*how = STACK_HOW_FRAMEDATA;
+			*regs = r;
+			return 0;
+		}
 		/* Locals, then saved registers, then the return address; a call
-		 * site still has the callee's arguments below them. */
-		uint32_t start = r.gpr[X86_ESP] + callee_params + fd.locals_size + fd.saved_regs_size;
+		 * site still has the callee's arguments below them.  Inside the
+		 * prologue the locals are not allocated yet: search from ESP. */
+		uint32_t start = in_prolog ? esp : esp + callee_params + fd.locals_size + fd.saved_regs_size;
 		if (stack_x86_eval_program(io, fd.program, &r, &fd, start, err, errlen) < 0)
 			return -1;
+		if (in_prolog) {
+			/* Registers the program restores from their save slots are
+			 * not saved yet (or, once pushed, not yet changed): inside the
+			 * prologue their current values are the caller's. */
+			for (int i = 0; i < 8; i++)
+				if (i != X86_ESP && i != X86_EBP)
+					r.gpr[i] = regs->gpr[i];
+			/* EBP is right from the program once a leading "push ebp"
+			 * has put it where the program reads it (just below the
+			 * return address); before that it is still the caller's. */
+			uint8_t first;
+			int pushed = io->read(io->ctx, fd.start, &first, 1) == 0 && first == 0x55 && off >= 1;
+			if (!pushed)
+				r.gpr[X86_EBP] = regs->gpr[X86_EBP];
+		}
 		*params_out = fd.params_size;
 		*how = STACK_HOW_FRAMEDATA;
 		*regs = r;

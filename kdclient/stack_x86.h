@@ -39,6 +39,7 @@ typedef struct stack_x86_framedata {
 	uint32_t params_size;    /* bytes */
 	uint32_t saved_regs_size;
 	uint32_t prolog_size;
+	int function_start;      /* the record starts at the function's entry */
 	const char *program;     /* may be NULL */
 } stack_x86_framedata;
 
