@@ -205,6 +205,7 @@ static void restart_ids(kdcom *l)
  * with RESEND here. Returns 1 packet, 0 deadline passed, <0 error. */
 static int read_packet(kdcom *l, int64_t deadline)
 {
+	bool polled = false; /* a deadline already past still reads once: recv(…, 0) polls */
 	for (;;) {
 		while (l->in_pos < l->in_len) {
 			uint64_t g0 = l->parser.garbage;
@@ -230,10 +231,14 @@ static int read_packet(kdcom *l, int64_t deadline)
 		int t = -1;
 		if (deadline >= 0) {
 			int64_t left = deadline - now_ms();
-			if (left <= 0)
-				return 0;
+			if (left <= 0) {
+				if (polled)
+					return 0;
+				left = 0;
+			}
 			t = left > 0x7fffffff ? 0x7fffffff : (int)left;
 		}
+		polled = true;
 		/* a sender never pauses inside a frame: a gap of an ACK timeout
 		 * mid-frame means the rest is lost (peer restarted, damaged
 		 * ByteCount); drop the partial frame and ask for it again */
