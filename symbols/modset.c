@@ -44,6 +44,7 @@ struct sym_module {
 	int have_cv;
 	modsym *syms;           /* sorted by rva; built on demand */
 	size_t nsyms;
+	uint32_t *byname;       /* indexes into syms, case-insensitive order */
 	int syms_built;
 	char err[512];
 };
@@ -81,6 +82,8 @@ int sym_modset_create(sym_modset **out)
 static void free_syms(sym_module *m)
 {
 	free(m->syms);
+	free(m->byname);
+	m->byname = NULL;
 	m->syms = NULL;
 	m->nsyms = 0;
 	m->syms_built = 0;
@@ -484,6 +487,16 @@ static int cmp_modsym(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+static int cmp_byname(const void *a, const void *b, void *ctx)
+{
+	const modsym *syms = ctx;
+	const modsym *x = &syms[*(const uint32_t *)a], *y = &syms[*(const uint32_t *)b];
+	int c = strcasecmp(x->name, y->name);
+	if (c)
+		return c;
+	return x->rva < y->rva ? -1 : x->rva > y->rva;
+}
+
 static int push_sym(sym_module *m, size_t *cap, const char *name, uint32_t rva, uint32_t size,
                     uint32_t ti, int is_code)
 {
@@ -555,8 +568,35 @@ static int build_syms(sym_module *m)
 		m->syms[k++] = m->syms[i];
 	}
 	m->nsyms = k;
+	/* Name index for case-insensitive lookups (qsort_r: the comparison
+	 * needs the table). */
+	m->byname = malloc((m->nsyms ? m->nsyms : 1) * sizeof *m->byname);
+	if (!m->byname) {
+		free_syms(m);
+		return SYM_E_NOMEM;
+	}
+	for (size_t i = 0; i < m->nsyms; i++)
+		m->byname[i] = (uint32_t)i;
+	qsort_r(m->byname, m->nsyms, sizeof *m->byname, cmp_byname, m->syms);
 	m->syms_built = 1;
 	return 0;
+}
+
+/* Index into syms of a case-insensitive name match, or -1. */
+static long find_byname(const sym_module *m, const char *name)
+{
+	size_t lo = 0, hi = m->nsyms;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcasecmp(m->syms[m->byname[mid]].name, name);
+		if (c == 0)
+			return (long)m->byname[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
 }
 
 /* Index of the last symbol with rva <= target, or -1. */
@@ -604,11 +644,10 @@ static int module_find_symbol(sym_module *m, const char *name, uint64_t *addr)
 	}
 	/* Case-insensitive fallback, as WinDbg matches symbols by default. */
 	if (build_syms(m) == 0) {
-		for (size_t i = 0; i < m->nsyms; i++) {
-			if (strcasecmp(m->syms[i].name, name) == 0) {
-				*addr = m->base + m->syms[i].rva;
-				return 0;
-			}
+		long i = find_byname(m, name);
+		if (i >= 0) {
+			*addr = m->base + m->syms[i].rva;
+			return 0;
 		}
 	}
 	return SYM_E_NOTFOUND;
