@@ -153,12 +153,18 @@ const char *pdb_basic_name(uint32_t ti);
 const char *pdb_basic_c_name(uint32_t ti);
 uint32_t pdb_basic_size(uint32_t ti);
 
-/* FNV-1a, used by every name index. */
+/* FNV-1a over the ASCII-lowercased name, used by every name index:
+ * WinDbg matches symbol and type names case-insensitively (an exact-case
+ * match still wins), so names differing only in case share a chain. */
 static inline uint32_t pdb_hash_name(const char *s)
 {
 	uint32_t h = 2166136261u;
-	while (*s)
-		h = (h ^ (uint8_t)*s++) * 16777619u;
+	for (; *s; s++) {
+		uint8_t c = (uint8_t)*s;
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		h = (h ^ c) * 16777619u;
+	}
 	return h;
 }
 

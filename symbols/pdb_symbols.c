@@ -6,6 +6,7 @@
  * nearest symbol (sorted array), address -> containing procedure.
  */
 #include <stdlib.h>
+#include <strings.h>
 
 #include "pdb_internal.h"
 
@@ -309,16 +310,23 @@ int pdb_lookup_symbol(pdb_file *pdb, const char *name, pdb_symbol *out)
 	if (rc < 0)
 		return rc;
 	uint32_t mask = pdb->name_hash_size - 1;
+	const pdb_sym *folded = NULL;
 	for (uint32_t h = pdb_hash_name(name) & mask;; h = (h + 1) & mask) {
 		uint32_t e = pdb->name_hash[h];
 		if (!e)
-			return pdb_fail(pdb, SYM_E_NOTFOUND, "symbol %s not found", name);
+			break;
 		const pdb_sym *s = &pdb->syms[e - 1];
 		if (strcmp(s->name, name) == 0 || strcmp(s->raw_name, name) == 0) {
 			fill(s, out);
 			return 0;
 		}
+		if (!folded && (strcasecmp(s->name, name) == 0 || strcasecmp(s->raw_name, name) == 0))
+			folded = s;
 	}
+	if (!folded)
+		return pdb_fail(pdb, SYM_E_NOTFOUND, "symbol %s not found", name);
+	fill(folded, out);
+	return 0;
 }
 
 int pdb_find_symbol(pdb_file *pdb, const char *name, uint32_t *rva)

@@ -5,6 +5,7 @@
  * walking (with LF_INDEX continuations), dotted field paths and sizes.
  */
 #include <stdlib.h>
+#include <strings.h>
 
 #include "pdb_internal.h"
 
@@ -279,20 +280,28 @@ int pdb_find_type(pdb_file *pdb, const char *name, uint32_t *ti)
 	if (rc < 0)
 		return rc;
 	uint32_t mask = pdb->type_hash_size - 1;
+	uint32_t folded = 0;
 	for (uint32_t h = pdb_hash_name(name) & mask;; h = (h + 1) & mask) {
 		uint32_t e = pdb->type_hash[h];
 		if (!e)
-			return pdb_fail(pdb, SYM_E_NOTFOUND, "type %s not found", name);
+			break;
 		uint16_t leaf;
 		const uint8_t *b;
 		uint32_t n;
 		tag_info t;
-		if (pdb_type_record(pdb, e - 1, &leaf, &b, &n) == 0 && parse_tag(leaf, b, n, &t) == 0 &&
-		    strcmp(t.name, name) == 0) {
+		if (pdb_type_record(pdb, e - 1, &leaf, &b, &n) < 0 || parse_tag(leaf, b, n, &t) < 0)
+			continue;
+		if (strcmp(t.name, name) == 0) {
 			*ti = e - 1;
 			return 0;
 		}
+		if (!folded && strcasecmp(t.name, name) == 0)
+			folded = e;
 	}
+	if (!folded)
+		return pdb_fail(pdb, SYM_E_NOTFOUND, "type %s not found", name);
+	*ti = folded - 1;
+	return 0;
 }
 
 uint32_t pdb_resolve_type(pdb_file *pdb, uint32_t ti)

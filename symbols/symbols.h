@@ -191,7 +191,8 @@ typedef struct pdb_symbol {
 } pdb_symbol;
 
 /* Address of a symbol by name: procedures, globals, then publics; the
- * undecorated and the decorated name both match.  SYM_E_NOTFOUND if none. */
+ * undecorated and the decorated name both match, and, as in WinDbg, case
+ * does not matter (an exact-case match wins).  SYM_E_NOTFOUND if none. */
 int pdb_find_symbol(pdb_file *pdb, const char *name, uint32_t *rva);
 /* Same, returning the full record. */
 int pdb_lookup_symbol(pdb_file *pdb, const char *name, pdb_symbol *out);
@@ -289,9 +290,10 @@ typedef struct pdb_type {
 	uint8_t call_conv;      /* procedure: CV_call_e */
 } pdb_type;
 
-/* Type by name: the complete definition when one exists (forward
- * references resolved), else the forward reference.  Basic names ("int",
- * "Uint4B") are not looked up here.  SYM_E_NOTFOUND if none. */
+/* Type by name (case-insensitive, exact case preferred): the complete
+ * definition when one exists (forward references resolved), else the
+ * forward reference.  Basic names ("int", "Uint4B") are not looked up
+ * here.  SYM_E_NOTFOUND if none. */
 int pdb_find_type(pdb_file *pdb, const char *name, uint32_t *ti);
 /* Record of ti; forward references are NOT resolved here (see
  * pdb_resolve_type). */

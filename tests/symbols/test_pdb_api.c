@@ -59,6 +59,11 @@ static void check_symbols(pdb_file *pdb, pe_image *pe, int x64)
 	      name ? name : "(null)", disp);
 	CHECK(pdb_function_extent(pdb, 0x10, &start, &len) == SYM_E_NOTFOUND, "extent in headers");
 	CHECK(pdb_find_symbol(pdb, "no_such_symbol_anywhere", &rva) == SYM_E_NOTFOUND, "missing symbol");
+	uint32_t ci = 0;
+	CHECK(pdb_find_symbol(pdb, "OBJECT_Visit", &ci) == 0 && ci == start, "case-insensitive %#x", ci);
+	uint32_t t1 = 0, t2 = 1;
+	CHECK(pdb_find_type(pdb, "_list_entry", &t1) == 0 && pdb_find_type(pdb, "_LIST_ENTRY", &t2) == 0 &&
+	      t1 == t2, "case-insensitive type %#x vs %#x", t1, t2);
 	/* statics are S_LPROC32 / S_LDATA32 */
 	pdb_symbol s;
 	CHECK(pdb_lookup_symbol(pdb, "checksum", &s) == 0 && s.kind == PDB_SYM_FUNCTION && s.size,
