@@ -168,6 +168,31 @@ def test_processes(world, defs):
             out = kd.cmd("lm")
             check(re.search(r"(?mi)^[0-9a-f`]+ [0-9a-f`]+\s+lsass\b", out) and re.search(r"(?mi)\bntdll\b", out),
                   "lm after /r: %r" % out)
+            # with lsass's user space and symbols, its thread's stack continues
+            # across the system call into ntdll and the exe (world/user/*.c)
+            out = kd.cmd("!process %s 7" % kd_hex(lsass["eprocess"]), 120)
+            sites = [s.split("+")[0] for s in
+                     re.findall(r"(?m)^\s+[0-9a-f]{8}`[0-9a-f]{8} [0-9a-f]{8}`[0-9a-f]{8}\s+(\S+)", out)]
+            check("nt!KiSystemServiceCopyEnd" in sites and "ntdll!NtWaitForSingleObject" in sites and
+                  sites.index("ntdll!NtWaitForSingleObject") == sites.index("nt!KiSystemServiceCopyEnd") + 1 and
+                  any(x.startswith("lsass!") for x in sites), "user frames after /p /r: %r" % sites)
+            th = re.search(r"THREAD ([0-9a-f`]+)", out).group(1)
+            out = kd.cmd(".thread %s" % th)
+            check("Implicit thread is now %s" % th in out, ".thread: %r" % out)
+            fr = parse_k(kd.cmd("k"))
+            check(fr and fr[0][3].startswith("nt!KiSwapContext+"), ".thread then k: %r" % fr)
+            out = kd.cmd("dt nt!_KTHREAD %s TrapFrame" % th)
+            m = re.search(r"TrapFrame\s+: 0x([0-9a-f`]+)", out)
+            check(m, "dt TrapFrame: %r" % out)
+            kd.cmd(".trap %s" % m.group(1))
+            fr = parse_k(kd.cmd("k"))
+            check(fr and fr[0][3].startswith("ntdll!NtWaitForSingleObject+") and fr[0][1] < 0x800000000000,
+                  ".trap then k: %r" % fr)
+            out = kd.cmd("!teb")
+            check("TEB at %s" % kd_hex(defs["USER_TEB"]) in out and
+                  re.search(r"ClientId:\s+00000000`000002d8 \. 00000000`000002dc", out), "!teb: %r" % out)
+            kd.cmd(".thread")
+            kd.cmd(".cxr")
             peb = defs["USER_PEB"]
             heap = lambda pid: 0x20000000000 + (pid << 20)
             out_l = kd.cmd("dq %s L4" % kd_hex(peb))
