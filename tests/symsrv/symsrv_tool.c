@@ -8,6 +8,8 @@
  *   symsrv_tool find SYMPATH IMAGE            -> PDB named by the image's RSDS
  *   symsrv_tool findpdb SYMPATH NAME GUID AGE -> GUID as 32 hex digits of the raw bytes
  *   symsrv_tool findimage SYMPATH IMAGE       -> the image itself by TimeDateStamp/SizeOfImage
+ *   symsrv_tool symbolize IMAGE PDB ADDR      -> module set at the image base: "mod!sym+0xN"
+ *   symsrv_tool lookup IMAGE PDB mod!name     -> its address (hex)
  *
  * find*: prints "FOUND <path>" and exits 0, or "ERROR <code> <message>"
  * and exits 1.  Log lines and download progress go to stderr ("LOG ...",
@@ -141,6 +143,34 @@ int main(int argc, char **argv)
 		int rc = sym_path_find_pdb(p, argv[3], guid, (uint32_t)strtoul(argv[5], NULL, 0), out,
 		                           sizeof out);
 		return report(p, rc, out);
+	}
+	if (argc == 5 && (strcmp(argv[1], "symbolize") == 0 || strcmp(argv[1], "lookup") == 0)) {
+		sym_modset *set;
+		sym_module *m;
+		if (pe_open_file(argv[2], &pe, err, sizeof err) < 0 || sym_modset_create(&set) < 0) {
+			printf("ERROR %d %s\n", SYM_E_FORMAT, err);
+			return 1;
+		}
+		uint64_t base = pe_image_base(pe);
+		sym_modset_add(set, NULL, argv[2], base, pe_size_of_image(pe), &m);
+		pe_close(pe);
+		sym_module_set_pe_file(m, argv[2]);
+		sym_module_set_pdb_file(m, argv[3]);
+		int rc = 0;
+		if (argv[1][0] == 's') {
+			sym_modset_symbolize(set, strtoull(argv[4], NULL, 16), out, sizeof out);
+			printf("%s\n", out);
+		} else {
+			uint64_t a;
+			rc = sym_modset_lookup(set, argv[4], &a);
+			if (rc == 0)
+				printf("%llx\n", (unsigned long long)a);
+			else
+				printf("ERROR %d %s\n", rc, sym_modset_errmsg(set));
+		}
+		printf("STATE %d\n", (int)sym_module_get_state(m));
+		sym_modset_destroy(set);
+		return rc == 0 ? 0 : 1;
 	}
 	fprintf(stderr, "usage: see the comment at the top of symsrv_tool.c\n");
 	return 2;
