@@ -318,8 +318,24 @@ def llvm_dbi(secs):
     return lines
 
 
-def llvm_pe(text):
+def rva_string(text, exe, rva):
+    """NUL-terminated string at rva, located through the section table
+    llvm-readobj printed (--sections), read from the file itself."""
+    for m in re.finditer(r'VirtualSize: (0x[0-9A-Fa-f]+)\s*VirtualAddress: (0x[0-9A-Fa-f]+)\s*'
+                         r'RawDataSize: (\d+)\s*PointerToRawData: (0x[0-9A-Fa-f]+)', text):
+        va, raw = int(m.group(2), 16), int(m.group(4), 16)
+        size = max(int(m.group(1), 16), int(m.group(3)))
+        if va <= rva < va + size:
+            with open(exe, 'rb') as f:
+                f.seek(raw + rva - va)
+                return f.read(512).split(b'\0')[0].decode(errors='replace')
+    return '?'
+
+
+def llvm_pe(text, exe):
     lines = []
+    m = re.search(r'ExportTableRVA: (0x[0-9A-Fa-f]+)\s*ExportTableSize: (0x[0-9A-Fa-f]+)', text)
+    exp_lo, exp_hi = (int(m.group(1), 16), int(m.group(1), 16) + int(m.group(2), 16)) if m else (0, 0)
     m = re.search(r'Machine: \S+ \((0x[0-9A-Fa-f]+)\)', text)
     lines.append('MACHINE %04X' % int(m.group(1), 16))
     m = re.search(r'ImageFileHeader \{.*?TimeDateStamp: .*?\((0x[0-9A-Fa-f]+)\)', text, re.S)
@@ -331,9 +347,13 @@ def llvm_pe(text):
         lines.append('CODEVIEW RSDS %s age=%s %s' % (m.group(2), m.group(3), m.group(4).rstrip()))
     for m in re.finditer(r'Export \{\s*Ordinal: (\d+)\s*Name: ([^\n]*)\n\s*(RVA: 0x([0-9A-Fa-f]+)|ForwardedTo: ([^\n]*))', text):
         if m.group(4) is not None:
-            if int(m.group(4), 16) == 0:
+            rva = int(m.group(4), 16)
+            if rva == 0:
                 continue   # unused slot in the address table
-            lines.append('EXPORT %s %X %s' % (m.group(1), int(m.group(4), 16), m.group(2).strip()))
+            if exp_lo <= rva < exp_hi:   # a forwarder string, per the PE spec
+                lines.append('EXPORT %s fwd %s %s' % (m.group(1), rva_string(text, exe, rva), m.group(2).strip()))
+                continue
+            lines.append('EXPORT %s %X %s' % (m.group(1), rva, m.group(2).strip()))
         else:
             lines.append('EXPORT %s fwd %s %s' % (m.group(1), m.group(5).strip(), m.group(2).strip()))
     for m in re.finditer(r'RuntimeFunction \{\s*StartAddress: [^(]*\((0x[0-9A-Fa-f]+)\)\s*'
@@ -409,7 +429,8 @@ def main():
             print('\n'.join(errs[:20]))
     if args.exe:
         mine = run([args.symdump, 'pe', args.exe]).splitlines()
-        theirs = llvm_pe(run([args.readobj, '--file-headers', '--coff-debug-directory', '--coff-exports', '--unwind', args.exe]))
+        theirs = llvm_pe(run([args.readobj, '--file-headers', '--sections', '--coff-debug-directory',
+                              '--coff-exports', '--unwind', args.exe]), args.exe)
         ok &= diff('pe', mine, theirs)
         for x in mine:
             counts[x.split()[0]] += 1

@@ -87,6 +87,14 @@ static void check_symbols(pdb_file *pdb, pe_image *pe, int x64)
 	CHECK(pe_find_export(pe, "corpus_export", &e) == 0 && e.rva &&
 	      pdb_find_symbol(pdb, "corpus_export", &rva) == 0 && rva == e.rva,
 	      "export rva %#x vs pdb %#x", e.rva, rva);
+	CHECK(pe_find_export(pe, "fwd_sleep", &e) == 0 && e.rva == 0 && e.forwarder &&
+	      strcmp(e.forwarder, "kernel32.Sleep") == 0, "forwarder %s", e.forwarder ? e.forwarder : "-");
+	int found7 = 0;
+	for (int i = 0; i < pe_export_count(pe); i++)
+		if (pe_export_at(pe, (size_t)i, &e) == 0 && e.ordinal == 7 && !e.name &&
+		    pdb_find_symbol(pdb, "walk_list", &rva) == 0 && e.rva == rva)
+			found7 = 1;
+	CHECK(found7, "ordinal-only export 7 = walk_list");
 	if (x64) {
 		uint32_t b, en, u;
 		pdb_find_symbol(pdb, "object_visit", &rva);

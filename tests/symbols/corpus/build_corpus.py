@@ -21,8 +21,10 @@ def main():
         subprocess.check_call([clang, '-target', target, '-O1', '-gcodeview', '-g',
                                '-fno-builtin', '-fno-stack-protector', '-c', s, '-o', o])
         objs.append(o)
+    # a forwarder and an ordinal-only export, beside corpus_export
     subprocess.check_call([lld, '/nologo', '/debug', '/entry:main', '/nodefaultlib',
-                           '/subsystem:console',
+                           '/subsystem:console', '/export:fwd_sleep=kernel32.Sleep',
+                           '/export:walk_list,@7,NONAME',
                            '/out:' + out_exe, '/pdb:' + out_pdb, '/implib:' + os.path.join(objdir, 'x.lib')]
                           + (['/safeseh:no'] if target.startswith('i686') else []) + objs)
 
