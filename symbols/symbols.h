@@ -67,10 +67,12 @@ int pe_open_memory(const void *buf, size_t len, pe_image **out,
 
 /*
  * Open an image LOADED at virtual address base in target memory (image
- * layout: RVA == offset from base).  Only the headers and the export,
- * debug and exception directories are pulled eagerly-on-demand through
- * read(ctx, ...); ctx must stay valid until pe_close.  Pages the target
- * cannot read make the dependent call fail with SYM_E_READ, not the open.
+ * layout: RVA == offset from base).  The open reads only the headers and
+ * section table; the export, debug and exception directories are read
+ * through read(ctx, ...) on first use, in a few large reads (each one is a
+ * KD round trip), and pe_read_rva reads on every call.  ctx must stay valid
+ * until pe_close.  Unreadable header pages fail the open with SYM_E_READ;
+ * unreadable directory pages fail only the call that needs them.
  */
 int pe_open_read(pe_read_fn read, void *ctx, uint64_t base, pe_image **out,
                  char *err, size_t errlen);
