@@ -10,7 +10,7 @@
  * so the engine builds while the areas are written in parallel.
  * kd_commands_missing() names them (shown by `.help` and checked by the
  * unit tests) so that a missing area never goes unnoticed. */
-static const kd_command kd_empty_table[] = { { 0 } };
+static const kd_command kd_empty_table[] __attribute__((unused)) = { { 0 } };
 #ifndef KD_HAVE_CMD_SYMBOLS
 #define kd_commands_symbols kd_empty_table
 #endif

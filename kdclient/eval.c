@@ -9,6 +9,9 @@
 
 #include "session_int.h"
 #include "expr.h"
+#ifdef KD_HAVE_STACK_KD
+#include "stack_kd.h"
+#endif
 #ifdef KD_HAVE_MODULES
 #include "symbols/symbols.h"
 #endif
@@ -79,6 +82,15 @@ static int ev_pseudo(void *ctx, const char *name, uint64_t *v)
 		 * deeper frames need the stack walker. */
 		if (kd_session_get_context(s, &c) < 0)
 			return -1;
+#ifdef KD_HAVE_STACK_KD
+		stack_frame fr[2];
+		size_t n = 0;
+		char err[128];
+		if (stack_kd_walk(s, &c, fr, NULL, 2, &n, err, sizeof(err)) == 0 && n >= 1 && fr[0].ret) {
+			*v = fr[0].ret;
+			return 0;
+		}
+#endif
 		kd_target *t = kd_session_target(s);
 		return t && kd_read_ptr(t, kd_context_sp(&c), v) == 0 ? 0 : -1;
 	}

@@ -16,6 +16,9 @@
 #include "commands.h"
 #include "target_kd.h"
 #include "disasm/disasm.h"
+#ifdef KD_HAVE_STACK_KD
+#include "stack_kd.h"
+#endif
 
 #define KD_TEMP_BP_ID (KD_BP_MAX_ID - 1)
 
@@ -127,6 +130,7 @@ static int is_go(kd_resume_kind k)
 
 static void drop_temp_bp(kd_session *s)
 {
+	s->temp_min_sp = 0;
 	kd_bp *bp = kd_bplist_find(s->bps, KD_TEMP_BP_ID);
 	if (bp && bp->internal)
 		kd_bplist_remove(s->bps, KD_TEMP_BP_ID);
@@ -201,7 +205,7 @@ static int resume_once(kd_session *s, run_plan *p)
 
 	kd_bp *at_soft = kd_bplist_at(s->bps, KD_BP_SOFT, pc);
 	kd_bp *at_hw = kd_bplist_at(s->bps, KD_BP_HW, pc);
-	int at_bp = (at_soft && !at_soft->internal) || (at_hw && at_hw->access == 'e');
+	int at_bp = at_soft || (at_hw && at_hw->access == 'e');
 	kd_resume how = { .status = continue_status(p->kind), .trace = 0, .dr7 = 0 };
 
 	kd_resume_kind k = p->kind;
@@ -224,28 +228,34 @@ static int resume_once(kd_session *s, run_plan *p)
 		}
 	}
 	if (k == KD_RESUME_STEP_OUT) {
-		/* gu: a temporary breakpoint on the return address.  At a
-		 * function's first instruction it is at [rsp]; elsewhere the
-		 * stack walker's frame would be needed, so step until a ret. */
-		uint8_t code[16];
-		size_t got = 0;
-		(void)t->ops->read_virtual(t, pc, code, sizeof(code), &got);
-		struct kd_disasm *d = kd_session_disasm(s);
-		if (d && got && kd_disasm_is_ret(d, code, got, pc) == 1) {
-			k = KD_RESUME_STEP_INTO;
-		} else {
-			uint64_t ra = 0;
-			drop_temp_bp(s);
-			if (!have_ctx && kd_session_get_context(s, &ctx) == 0)
-				have_ctx = 1;
-			if (have_ctx && kd_read_ptr(t, kd_context_sp(&ctx), &ra) == 0) {
-				const char *why = NULL;
-				kd_bp *tb = kd_bplist_add(s->bps, KD_TEMP_BP_ID, KD_BP_SOFT, ra, &why);
-				if (tb)
-					tb->internal = 1;
-			}
-			k = KD_RESUME_GO;
+		/* gu: a temporary breakpoint on the return address of the
+		 * current frame (from the stack walker when it is built in,
+		 * else [rsp], right at a function's first instruction); it only
+		 * counts once the stack is above the frame (recursion). */
+		uint64_t ra = 0, frame_sp = 0;
+		if (!have_ctx && kd_session_get_context(s, &ctx) == 0)
+			have_ctx = 1;
+#ifdef KD_HAVE_STACK_KD
+		stack_frame fr[2];
+		size_t nfr = 0;
+		char err[128];
+		if (have_ctx && stack_kd_walk(s, &ctx, fr, NULL, 2, &nfr, err, sizeof(err)) == 0 &&
+		    nfr >= 1 && fr[0].ret) {
+			ra = fr[0].ret;
+			frame_sp = fr[0].sp;
 		}
+#endif
+		if (!ra && have_ctx && kd_read_ptr(t, kd_context_sp(&ctx), &ra) == 0)
+			frame_sp = kd_context_sp(&ctx);
+		drop_temp_bp(s);
+		if (ra) {
+			const char *why = NULL;
+			kd_bp *tb = kd_bplist_add(s->bps, KD_TEMP_BP_ID, KD_BP_SOFT, ra, &why);
+			if (tb)
+				tb->internal = 1;
+			s->temp_min_sp = frame_sp;
+		}
+		k = KD_RESUME_GO;
 	}
 
 	p->kind = k;
@@ -454,8 +464,18 @@ static int handle_stop(kd_session *s, run_plan *p, const kd_event *ev)
 			return 1;           /* now insert everything and go */
 	}
 	kd_bp *bp = kd_bplist_hit(s->bps, ev->code, ev->pc, ev->dr6);
+	if (bp && bp->internal && s->temp_min_sp) {
+		/* gu: a recursive call reached the return address deeper in
+		 * the stack; keep going until this frame really returned. */
+		kd_context c;
+		if (kd_session_get_context(s, &c) == 0 && kd_context_sp(&c) <= s->temp_min_sp) {
+			p->kind = KD_RESUME_GO;
+			return 1;
+		}
+	}
 	if (bp && bp->internal) {
 		drop_temp_bp(s);
+		s->temp_min_sp = 0;
 		kd_print_regs(s);
 		return 0;
 	}
