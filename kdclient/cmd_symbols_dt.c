@@ -36,6 +36,7 @@ struct dt {
 	uint8_t *buf;        /* the object's bytes (have_addr) */
 	size_t buflen;       /* how many of them the target returned */
 	unsigned ps;
+	uint64_t sym_addr;   /* dt on a global: its address */
 };
 
 /* Follow const/volatile modifiers and forward references. */
@@ -380,6 +381,26 @@ static int find_type(struct dt *d, const char *spec, uint32_t *ti, char *shown, 
 	return -1;
 }
 
+/* A global variable named like a type: its PDB type and address. */
+static int find_typed_symbol(struct dt *d, const char *spec, uint32_t *ti)
+{
+	sym_modset *set = kd_modules_set(d->s);
+	const char *bang = strchr(spec, '!');
+	if (!set || !bang)
+		return -1;
+	char mod[128];
+	snprintf(mod, sizeof mod, "%.*s", (int)(bang - spec), spec);
+	sym_module *m = sym_modset_find_module(set, mod);
+	pdb_file *pdb = m ? sym_module_pdb(m) : NULL;
+	pdb_symbol sym;
+	if (!pdb || pdb_lookup_symbol(pdb, bang + 1, &sym) < 0 || !sym.type_index || sym.is_code)
+		return -1;
+	d->pdb = pdb;
+	*ti = sym.type_index;
+	d->sym_addr = sym_module_base(m) + sym.rva;
+	return 0;
+}
+
 static int is_member_name(struct dt *d, uint32_t ti, const char *word)
 {
 	int n = pdb_type_member_count(d->pdb, ti);
@@ -430,7 +451,11 @@ int kd_cmd_dt(kd_session *s, const char *name, const char *args)
 	type = tok[words[0]];
 	uint32_t ti;
 	char shown[300];
-	if (find_type(&d, type, &ti, shown, sizeof shown) < 0) {
+	int is_symbol = 0;
+	if (find_type(&d, type, &ti, shown, sizeof shown) < 0 &&
+	    find_typed_symbol(&d, type, &ti) == 0)
+		is_symbol = 1;   /* "dt nt!PsActiveProcessHead": a global with its type */
+	else if (!d.pdb) {
 		kd_out(s, "Symbol ");
 		kd_sym_out_name(s, type);
 		kd_out(s, " not found.\n");
@@ -440,7 +465,7 @@ int kd_cmd_dt(kd_session *s, const char *name, const char *args)
 	ti = strip(d.pdb, ti, &t);
 	for (int w = 1; w < nwords; w++) {
 		const char *word = tok[words[w]];
-		if (!addr_text && !d.have_addr && !is_member_name(&d, ti, word)) {
+		if (!addr_text && !d.have_addr && !is_symbol && !is_member_name(&d, ti, word)) {
 			addr_text = word;
 			if (kd_eval(s, word, &d.addr, NULL) < 0) {
 				kd_err(s, "%s\n", kd_session_errmsg(s));
@@ -450,6 +475,10 @@ int kd_cmd_dt(kd_session *s, const char *name, const char *args)
 		} else if (nfields < DT_MAX_FIELDS) {
 			fields[nfields++] = word;
 		}
+	}
+	if (is_symbol) {
+		d.have_addr = 1;
+		d.addr = d.sym_addr;
 	}
 	if (d.have_addr) {
 		uint64_t size = pdb_type_size(d.pdb, ti);

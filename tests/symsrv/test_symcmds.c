@@ -22,14 +22,22 @@
 static int failures, checks;
 
 #define MEM_BASE ((uint64_t)0xfffff80000100000ull)
-#define MEM_SIZE 0x2000u
 #define MOD_BASE ((uint64_t)0xfffff80012340000ull)
+#define MEM_SIZE 0x2000u
 
 static uint8_t mem[MEM_SIZE];
+
+/* The module's image reads as zeros (globals of the test DLL). */
+#define MOD_SPAN 0x10000u
 
 static int f_read(kd_target *t, uint64_t addr, void *buf, size_t len, size_t *got)
 {
 	size_t n = 0;
+	if (addr >= MOD_BASE && addr + len <= MOD_BASE + MOD_SPAN) {
+		memset(buf, 0, len);
+		*got = len;
+		return 0;
+	}
 	while (n < len && addr + n >= MEM_BASE && addr + n < MEM_BASE + MEM_SIZE)
 		n++;
 	if (n)
@@ -266,6 +274,10 @@ int main(int argc, char **argv)
 	EQ(".reload other.sys=fffff800`20000000,3000", "");
 	HAS("lm m other", "fffff800`20000000 fffff800`20003000   other      (deferred)\n");
 	HAS(".reload broken.sys=fffff800`30000000", "need a size");
+
+	/* dt on a global variable: its own type at its address. */
+	snprintf(want, sizeof want, "   +0x%03" PRIx64 " Signed           : 0n0\n", off_of("Signed"));
+	HAS("dt symtest!SymTestGlobalObject", want);
 
 	/* An unreadable address is an error, not made-up values. */
 	HAS("dt symtest!_SYMTEST_OBJECT 1000", "Memory read error");
