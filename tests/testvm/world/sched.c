@@ -54,7 +54,7 @@ _Static_assert(sizeof(KTRAP_FRAME) == KTRAP_FRAME_SIZE &&
  * each one; the PML4 slot is created here, before any process address space
  * is made, so every address space shares it. */
 #define KERNEL_STACK_REGION 0xFFFFF88000000000ull
-#define KERNEL_STACK_PAGES  4
+#define KERNEL_STACK_PAGES  6              /* 24 KiB, as on Windows x64 */
 
 KPCR KiInitialPcr __attribute__((aligned(64)));
 KPRCB *KiProcessorBlock[1];
