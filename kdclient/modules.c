@@ -44,12 +44,14 @@ static void on_log(void *ctx, const char *msg)
 
 /* Download progress goes to the terminal only: it is a live indicator,
  * not output a log or a test should compare. */
-static void on_progress(void *ctx, const char *url, uint64_t done, uint64_t total)
+static int on_progress(void *ctx, const char *url, uint64_t done, uint64_t total)
 {
 	kd_session *s = ctx;
 	struct kd_modules_state *st = kd_session_modules(s);
-	if (!st || !isatty(STDERR_FILENO))
-		return;
+	/* Ctrl-C cancels a download, as Ctrl+Break does in WinDbg. */
+	int cancel = kd_session_interrupted(s);
+	if (!st || !done || !isatty(STDERR_FILENO))
+		return cancel;
 	const char *name = strrchr(url, '/');
 	name = name ? name + 1 : url;
 	char safe[128];
@@ -60,11 +62,12 @@ static void on_progress(void *ctx, const char *url, uint64_t done, uint64_t tota
 	else
 		fprintf(stderr, "\rSYMSRV:  %s %" PRIu64 " KiB", safe, done / 1024);
 	st->progress_open = 1;
-	if (total && done >= total) {
+	if ((total && done >= total) || cancel) {
 		fputc('\n', stderr);
 		st->progress_open = 0;
 	}
 	fflush(stderr);
+	return cancel;
 }
 
 static struct kd_modules_state *state(kd_session *s)

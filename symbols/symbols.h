@@ -427,8 +427,9 @@ typedef struct sym_file_id {
 	uint32_t size_of_image;
 } sym_file_id;
 
-/* Download progress (total 0 when unknown) and noisy-mode messages. */
-typedef void (*sym_progress_fn)(void *ctx, const char *url, uint64_t done, uint64_t total);
+/* Download progress (total 0 when unknown; return nonzero to cancel the
+ * download, e.g. on Ctrl-C) and noisy-mode messages. */
+typedef int (*sym_progress_fn)(void *ctx, const char *url, uint64_t done, uint64_t total);
 typedef void (*sym_log_fn)(void *ctx, const char *msg);
 
 int sym_path_parse(const char *text, sym_path **out, char *err, size_t errlen);

@@ -18,6 +18,7 @@ struct dl {
 	const char *url;
 	int fd;
 	int write_failed;
+	int cancelled;
 	curl_off_t last_report;
 };
 
@@ -44,11 +45,18 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 	struct dl *d = ud;
 	(void)ultotal;
 	(void)ulnow;
-	/* Report every 256 KiB and at the end, not on every callback. */
-	if (d->p->progress && dlnow > 0 &&
-	    (dlnow - d->last_report >= 256 * 1024 || (dltotal > 0 && dlnow == dltotal))) {
+	if (!d->p->progress)
+		return 0;
+	/* Report every 256 KiB and at the end; ask about cancelling (a
+	 * zero-byte report) on every callback so Ctrl-C acts at once. */
+	uint64_t done = 0, total = (uint64_t)(dltotal > 0 ? dltotal : 0);
+	if (dlnow > 0 && (dlnow - d->last_report >= 256 * 1024 || (dltotal > 0 && dlnow == dltotal))) {
 		d->last_report = dlnow;
-		d->p->progress(d->p->cbctx, d->url, (uint64_t)dlnow, (uint64_t)(dltotal > 0 ? dltotal : 0));
+		done = (uint64_t)dlnow;
+	}
+	if (d->p->progress(d->p->cbctx, d->url, done, total)) {
+		d->cancelled = 1;
+		return 1;   /* curl aborts with CURLE_ABORTED_BY_CALLBACK */
 	}
 	return 0;
 }
@@ -92,7 +100,9 @@ int symsrv_http_get(struct sym_path *p, const char *url, int dest_fd)
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_cleanup(c);
 	if (rc != CURLE_OK) {
-		if (d.write_failed)
+		if (d.cancelled)
+			symp_seterr(p, "%s: download cancelled", url);
+		else if (d.write_failed)
 			symp_seterr(p, "%s: writing the download failed: %s", url, strerror(d.write_failed));
 		else
 			symp_seterr(p, "%s: %s", url, cerr[0] ? cerr : curl_easy_strerror(rc));

@@ -28,11 +28,14 @@ static void on_log(void *ctx, const char *msg)
 	fprintf(stderr, "LOG %s\n", msg);
 }
 
-static void on_progress(void *ctx, const char *url, uint64_t done, uint64_t total)
+static int on_progress(void *ctx, const char *url, uint64_t done, uint64_t total)
 {
 	(void)ctx;
-	fprintf(stderr, "PROGRESS %s %llu %llu\n", url, (unsigned long long)done,
-	        (unsigned long long)total);
+	if (done)
+		fprintf(stderr, "PROGRESS %s %llu %llu\n", url, (unsigned long long)done,
+		        (unsigned long long)total);
+	/* SYMSRV_TEST_CANCEL: cancel every download (the Ctrl-C path). */
+	return getenv("SYMSRV_TEST_CANCEL") != NULL;
 }
 
 static int open_cv(const char *image, pe_image **pe, pe_codeview_info *cv)

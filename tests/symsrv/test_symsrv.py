@@ -161,6 +161,12 @@ def main():
               "404 everywhere -> not found (%s)" % out)
         check(not tree(cache404), "nothing left in the cache after 404s: %s" % sorted(tree(cache404)))
 
+        cancel_env = dict(env, SYMSRV_TEST_CANCEL="1")
+        cachec = os.path.join(tmp, "cache-cancel")
+        rc, out, _ = run_tool(tool, "find", "srv*%s*%s/srv1" % (cachec, base), dlls[0], env=cancel_env)
+        check(rc == 1 and "cancelled" in out, "a download the progress callback cancels fails (%s)" % out)
+        check(not tree(cachec), "nothing left behind by a cancelled download: %s" % sorted(tree(cachec)))
+
         rc, out, _ = run_tool(tool, "findimage", path, dlls[0], env=env)
         check(rc == 0 and out == "FOUND " + os.path.join(cache, dll0, ikey, dll0),
               "image found by TimeDateStamp+SizeOfImage (%s)" % out)
@@ -169,7 +175,8 @@ def main():
         _, guid0, age0 = rsds(open(dlls[0], "rb").read())
         guid0, age0 = guid0.hex(), str(age0)
         outside_before = tree(tmp) - {os.path.join("cache", f) for f in tree(cache)}
-        outside_before = {f for f in outside_before if not f.startswith("cache404/")}
+        outside_before = {f for f in outside_before if not f.startswith("cache404/")
+                          and not f.startswith("cache-cancel/")}
         for name in ["../../x", "..\\..\\x", "/tmp/../../x", "\\\\server\\share\\x",
                      "C:\\Windows\\..\\x"]:
             rc, out, _ = run_tool(tool, "findpdb", path, name, guid0, age0, env=env)
