@@ -339,7 +339,12 @@ static int basic_info(uint32_t ti, pdb_type *out)
 	return 0;
 }
 
-int pdb_type_info(pdb_file *pdb, uint32_t ti, pdb_type *out)
+static uint64_t type_size_depth(pdb_file *pdb, uint32_t ti, int depth);
+
+/* depth bounds the size recursion (arrays, modifiers, bitfields, enums
+ * need their element's size): a hostile record referring to itself must
+ * end, not overflow the stack. */
+static int type_info_depth(pdb_file *pdb, uint32_t ti, pdb_type *out, int depth)
 {
 	memset(out, 0, sizeof *out);
 	if (ti < 0x1000)
@@ -374,7 +379,7 @@ int pdb_type_info(pdb_file *pdb, uint32_t ti, pdb_type *out)
 		out->size = t.size;
 		if (leaf == LF_ENUM) {
 			out->elem_ti = t.underlying;
-			out->size = pdb_type_size(pdb, t.underlying);
+			out->size = type_size_depth(pdb, t.underlying, depth + 1);
 		}
 		return 0;
 	case LF_POINTER: {
@@ -394,7 +399,7 @@ int pdb_type_info(pdb_file *pdb, uint32_t ti, pdb_type *out)
 		out->elem_ti = sym_cur_u32(&c);
 		out->modifiers = sym_cur_u16(&c) & 7;
 		if (!c.bad)
-			out->size = pdb_type_size(pdb, out->elem_ti);
+			out->size = type_size_depth(pdb, out->elem_ti, depth + 1);
 		break;
 	case LF_ARRAY: {
 		out->kind = PDB_TYPE_ARRAY;
@@ -402,7 +407,7 @@ int pdb_type_info(pdb_file *pdb, uint32_t ti, pdb_type *out)
 		out->index_ti = sym_cur_u32(&c);
 		pdb_read_numeric(&c, &out->size, NULL);
 		if (!c.bad) {
-			uint64_t es = pdb_type_size(pdb, out->elem_ti);
+			uint64_t es = type_size_depth(pdb, out->elem_ti, depth + 1);
 			out->count = es ? out->size / es : 0;
 		}
 		break;
@@ -413,7 +418,7 @@ int pdb_type_info(pdb_file *pdb, uint32_t ti, pdb_type *out)
 		out->bit_len = sym_cur_u8(&c);
 		out->bit_pos = sym_cur_u8(&c);
 		if (!c.bad)
-			out->size = pdb_type_size(pdb, out->elem_ti);
+			out->size = type_size_depth(pdb, out->elem_ti, depth + 1);
 		break;
 	case LF_PROCEDURE:
 		out->kind = PDB_TYPE_PROCEDURE;
@@ -439,22 +444,21 @@ int pdb_type_info(pdb_file *pdb, uint32_t ti, pdb_type *out)
 	return 0;
 }
 
-/* Size with forward references resolved; depth guards hostile cycles
- * (a modifier of a modifier of ... itself). */
+int pdb_type_info(pdb_file *pdb, uint32_t ti, pdb_type *out)
+{
+	return type_info_depth(pdb, ti, out, 0);
+}
+
+/* Size with forward references resolved.  The record decoder already
+ * sized modifiers, bitfields and enums from what they refer to, so this
+ * is one bounded chain (a modifier of a modifier of ... itself ends at
+ * depth 32). */
 static uint64_t type_size_depth(pdb_file *pdb, uint32_t ti, int depth)
 {
 	pdb_type t;
-	if (depth > 32 || pdb_type_info(pdb, pdb_resolve_type(pdb, ti), &t) < 0)
+	if (depth > 32 || type_info_depth(pdb, pdb_resolve_type(pdb, ti), &t, depth + 1) < 0)
 		return 0;
-	switch (t.kind) {
-	case PDB_TYPE_MODIFIER:
-	case PDB_TYPE_BITFIELD:
-		return type_size_depth(pdb, t.elem_ti, depth + 1);
-	case PDB_TYPE_ENUM:
-		return type_size_depth(pdb, t.elem_ti, depth + 1);
-	default:
-		return t.size;
-	}
+	return t.size;
 }
 
 uint64_t pdb_type_size(pdb_file *pdb, uint32_t ti)
@@ -657,6 +661,7 @@ typedef struct field_ctx {
 	const char *name;
 	size_t name_len;
 	int depth;
+	int *budget;            /* field-list walks left for this lookup */
 	uint64_t offset;
 	uint32_t ti;
 	int found;
@@ -675,7 +680,7 @@ static uint32_t strip_modifiers(pdb_file *pdb, uint32_t ti)
 }
 
 static int find_member(pdb_file *pdb, uint32_t ti, const char *name, size_t len, int depth,
-                       uint64_t *off, uint32_t *fti);
+                       int *budget, uint64_t *off, uint32_t *fti);
 
 static int direct_cb(void *ctx, const pdb_member *m)
 {
@@ -707,7 +712,7 @@ static int nested_cb(void *ctx, const pdb_member *m)
 		return 0;
 	uint64_t off;
 	uint32_t fti;
-	if (find_member(f->pdb, m->ti, f->name, f->name_len, f->depth + 1, &off, &fti) == 0) {
+	if (find_member(f->pdb, m->ti, f->name, f->name_len, f->depth + 1, f->budget, &off, &fti) == 0) {
 		f->offset = m->offset + off;
 		f->ti = fti;
 		f->found = 1;
@@ -717,11 +722,13 @@ static int nested_cb(void *ctx, const pdb_member *m)
 }
 
 static int find_member(pdb_file *pdb, uint32_t ti, const char *name, size_t len, int depth,
-                       uint64_t *off, uint32_t *fti)
+                       int *budget, uint64_t *off, uint32_t *fti)
 {
-	if (depth > 16)
+	/* nesting and fan-out are bounded so a hostile PDB (every member an
+	 * unnamed struct of the same type) cannot make a lookup explode */
+	if (depth > 16 || (*budget -= 2) < 0)
 		return SYM_E_NOTFOUND;
-	field_ctx f = { pdb, name, len, depth, 0, 0, 0 };
+	field_ctx f = { pdb, name, len, depth, budget, 0, 0, 0 };
 	ti = strip_modifiers(pdb, ti);
 	int rc = walk_fields(pdb, ti, direct_cb, &f);
 	if (rc < 0)
@@ -744,7 +751,8 @@ int pdb_type_field(pdb_file *pdb, uint32_t ti, const char *path, uint64_t *offse
 		size_t len = dot ? (size_t)(dot - p) : strlen(p);
 		uint64_t off;
 		uint32_t fti;
-		int rc = find_member(pdb, ti, p, len, 0, &off, &fti);
+		int budget = 20000;
+		int rc = find_member(pdb, ti, p, len, 0, &budget, &off, &fti);
 		if (rc < 0)
 			return pdb_fail(pdb, rc == SYM_E_NOTFOUND ? SYM_E_NOTFOUND : rc,
 			                "no field %.*s in %s", (int)len, p, path);

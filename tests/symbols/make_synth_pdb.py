@@ -73,7 +73,15 @@ def types():
     enum = struct.pack('<HHII', len(vals), 0, 0x0076, 0x1003) + z('E')
     return tpi([rec(LF_FIELDLIST, fl2), rec(LF_FIELDLIST, fl1), rec(LF_STRUCTURE, big),
                 rec(LF_FIELDLIST, efl), rec(LF_ENUM, enum), rec(LF_ARGLIST, struct.pack('<I', 0)),
-                rec(LF_PROCEDURE, struct.pack('<IBBHI', 0x0074, 0, 0, 0, 0x1005))])
+                rec(LF_PROCEDURE, struct.pack('<IBBHI', 0x0074, 0, 0, 0, 0x1005)),
+                # hostile cycles: 0x1007 an array of itself, 0x1008 a const of
+                # itself, 0x1009 a pointer to itself, 0x100A a struct whose
+                # only member is an unnamed 0x100A
+                rec(0x1503, struct.pack('<II', 0x1007, 0x0023) + struct.pack('<H', 8) + z('')),
+                rec(0x1001, struct.pack('<IH', 0x1008, 1)),
+                rec(0x1002, struct.pack('<II', 0x1009, 0x0c | (8 << 13))),
+                rec(LF_STRUCTURE, struct.pack('<HHIII', 1, 0, 0x100b, 0, 0) + struct.pack('<H', 8) + z('Loop')),
+                rec(LF_FIELDLIST, member_pad(struct.pack('<HHI', LF_MEMBER, 3, 0x100a) + struct.pack('<H', 0) + z('')))])
 
 
 def ipi():

@@ -89,6 +89,18 @@ int main(int argc, char **argv)
 	CHECK((uint64_t)enum_value(pdb, e, "E_UQUAD") == 0xf000000000000000ull, "LF_UQUADWORD");
 	CHECK(enum_value(pdb, e, "E_SMALL") == 42, "inline value");
 
+	/* self-referencing records end instead of recursing forever */
+	for (uint32_t ti = 0x1007; ti <= 0x100a; ti++) {
+		char buf[256];
+		pdb_type_info(pdb, ti, &t);
+		pdb_type_size(pdb, ti);
+		CHECK(pdb_type_name(pdb, ti, buf, sizeof buf) > 0, "name of cyclic %#x", ti);
+		pdb_type_c_name(pdb, ti, buf, sizeof buf);
+	}
+	uint32_t loop;
+	CHECK(pdb_find_type(pdb, "Loop", &loop) == 0 &&
+	      pdb_type_field(pdb, loop, "nothere", &off, NULL) == SYM_E_NOTFOUND, "field search in a cycle");
+
 	/* FPO_DATA flag word per winnt.h: prolog 5, regs 2, SEH, BP, frame 3 */
 	pdb_fpo f;
 	CHECK(pdb_find_fpo(pdb, 0x501f, &f) == 0 && f.start == 0x5000 && f.locals == 2 && f.params == 3 &&
