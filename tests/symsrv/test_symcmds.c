@@ -279,6 +279,23 @@ int main(int argc, char **argv)
 	snprintf(want, sizeof want, "   +0x%03" PRIx64 " Signed           : 0n0\n", off_of("Signed"));
 	HAS("dt symtest!SymTestGlobalObject", want);
 
+	/* Load-symbol events add and remove modules; the path is untrusted. */
+	kd_event ev;
+	memset(&ev, 0, sizeof ev);
+	ev.kind = KD_EV_LOAD_SYMBOLS;
+	ev.base = 0xfffff80040000000ull;
+	ev.image_size = 0x7000;
+	ev.text_len = (size_t)snprintf(ev.text, sizeof ev.text, "\\SystemRoot\\system32\\drivers\\evt.sys");
+	kd_modules_on_event(S, &ev);
+	HAS("lm m evt", "fffff800`40000000 fffff800`40007000   evt        (deferred)\n");
+	ev.unload = 1;
+	kd_modules_on_event(S, &ev);
+	EQ("lm m evt", "start             end                 module name\n");
+	ev.unload = 0;
+	ev.text_len = (size_t)snprintf(ev.text, sizeof ev.text, "\\??\\C:\\x\x1b]0;owned\x07.sys");
+	kd_modules_on_event(S, &ev);
+	HAS("lm m Unknown*", "fffff800`40000000 fffff800`40007000   Unknown_Module_fffff80040000000   (deferred)\n");
+
 	/* An unreadable address is an error, not made-up values. */
 	HAS("dt symtest!_SYMTEST_OBJECT 1000", "Memory read error");
 
