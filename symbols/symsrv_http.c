@@ -83,6 +83,9 @@ int symsrv_http_get(struct sym_path *p, const char *url, int dest_fd)
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	/* The largest PDBs are a few GiB; a server sending more is broken or
+	 * hostile and must not fill the disk. */
+	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)4 << 30);
 	/* Microsoft's server serves symbol files to this agent family. */
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "Microsoft-Symbol-Server/10.0.0.0");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
