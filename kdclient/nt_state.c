@@ -24,6 +24,7 @@ struct kd_nt_state {
 	nt_paging_mode paging_mode;
 	kd_event last_event;         /* to notice a new stop (cache flush) */
 	int have_event;
+	uint64_t stop_gen;           /* +1 at every new stop seen */
 	unsigned long reads;
 };
 
@@ -46,6 +47,7 @@ static void flush_on_new_stop(kd_session *s, struct kd_nt_state *st)
 		return;
 	st->last_event = *ev;
 	st->have_event = 1;
+	st->stop_gen++;
 	if (st->paging)
 		nt_paging_flush(st->paging);
 	if (st->view)
@@ -272,6 +274,12 @@ uint64_t nt_current_cr3(kd_session *s)
 	return sr.cr3;
 }
 
+static uint64_t view_stop_id(void *ctx)
+{
+	struct kd_nt_state *st = nt_state(ctx);
+	return st ? st->stop_gen : 0;
+}
+
 int nt_install_view(kd_session *s, uint64_t dirbase, char *err, size_t errlen)
 {
 	struct kd_nt_state *st = nt_state(s);
@@ -288,6 +296,7 @@ int nt_install_view(kd_session *s, uint64_t dirbase, char *err, size_t errlen)
 			snprintf(err, errlen, "cannot create the process view");
 			return -1;
 		}
+		nt_view_set_stop_probe(v, view_stop_id, s);
 	}
 	kd_session_set_view(s, v);
 	st->view = v;

@@ -18,6 +18,9 @@ typedef struct view_impl {
 	nt_paging *paging;
 	uint64_t dirbase;
 	uint64_t user_limit;
+	uint64_t (*stop_id)(void *ctx);
+	void *stop_ctx;
+	uint64_t last_stop;
 } view_impl;
 
 static const kd_target_ops view_ops;
@@ -70,6 +73,13 @@ static int translated_io(kd_target *t, uint64_t addr, void *rbuf, const void *wb
 	view_impl *v = impl_of(t);
 	kd_target *b = sync(t);
 	*done = 0;
+	if (v->stop_id) {
+		uint64_t id = v->stop_id(v->stop_ctx);
+		if (id != v->last_stop) {
+			nt_paging_flush(v->paging);
+			v->last_stop = id;
+		}
+	}
 	while (*done < len) {
 		uint64_t va = addr + *done;
 		nt_pte_walk w;
@@ -243,5 +253,12 @@ void nt_view_destroy(kd_target *t)
 int nt_view_is_view(const kd_target *t) { return t && t->ops == &view_ops; }
 uint64_t nt_view_dirbase(const kd_target *t) { return ((const view_impl *)t->impl)->dirbase; }
 kd_target *nt_view_base(const kd_target *t) { return ((const view_impl *)t->impl)->base; }
+void nt_view_set_stop_probe(kd_target *t, uint64_t (*stop_id)(void *ctx), void *ctx)
+{
+	view_impl *v = impl_of(t);
+	v->stop_id = stop_id;
+	v->stop_ctx = ctx;
+	v->last_stop = stop_id ? stop_id(ctx) : 0;
+}
 void nt_view_flush(kd_target *t) { nt_paging_flush(impl_of(t)->paging); }
 nt_paging *nt_view_paging(kd_target *t) { return impl_of(t)->paging; }

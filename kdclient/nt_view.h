@@ -20,6 +20,11 @@ void nt_view_destroy(kd_target *view);
 int nt_view_is_view(const kd_target *t);
 uint64_t nt_view_dirbase(const kd_target *view);
 kd_target *nt_view_base(const kd_target *view);
+/* The view keeps page tables until the target runs again; stop_id (if
+ * set) returns a number that changes at every new stop, and the view
+ * flushes its cache when it does (the engine stops the target through the
+ * live target, not through the view). */
+void nt_view_set_stop_probe(kd_target *view, uint64_t (*stop_id)(void *ctx), void *ctx);
 /* Forget cached page tables (call once per stop). */
 void nt_view_flush(kd_target *view);
 nt_paging *nt_view_paging(kd_target *view);

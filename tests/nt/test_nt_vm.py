@@ -123,6 +123,16 @@ def test_stacks(syms, rets):
                   "kb: %r" % out)
             out = kd.cmd(".frame 2")
             check(re.search(r"(?m)^02 \S+ \S+\s+nt!IopCreateFile\+0x[0-9a-f]+$", out), ".frame 2: %r" % out)
+            out = kd.cmd(".frame /r 1")
+            check(re.search(r"(?m)^01 .*nt!IofCallDriver\+", out) and
+                  "rsp=%016x" % fr[1][1] in out, ".frame /r 1: %r" % out)
+            # k = sp ip: start the walk at frame 2's stack pointer and call site
+            out = kd.cmd("k = %s %s L2" % (kd_hex(fr[2][1]), kd_hex(fr[1][2])))
+            got = parse_k(out)
+            check(len(got) == 2 and got[0][3] == fr[2][3] and got[0][1] == fr[2][1] and got[1][3] == fr[3][3],
+                  "k = sp ip: %r" % out)
+            out = kd.cmd("kc")
+            check(re.search(r"(?m)^03 nt!NtCreateFile\+0x[0-9a-f]+$", out), "kc: %r" % out)
             out = kd.cmd("bc *")
         finally:
             kd.close("q")

@@ -115,6 +115,8 @@ static int f_rp(kd_target *t, uint64_t a, void *b, size_t n, size_t *got)
 }
 static const kd_target_ops fake_ops = { .name = "fake", .read_virtual = f_rv, .read_physical = f_rp };
 
+static uint64_t probe(void *ctx) { return *(uint64_t *)ctx; }
+
 static void test_view(void)
 {
 	fake_live f = { 0 };
@@ -176,6 +178,15 @@ static void test_view(void)
 	CHECK(va->ops->read_virtual(va, 0xfffff80000000000ull, buf, 8, &got) == 0);
 	CHECK_EQ(f.vreads, 1);
 	CHECK(!memcmp(buf, "LENREK", 6));
+	/* page tables are kept until the next stop, then re-read */
+	uint64_t stop = 1;
+	nt_view_set_stop_probe(va, probe, &stop);
+	fake_put64(&f.ph, 0x4000 + 8 * 0x10, 0xc000 | 7);     /* remap va 0x10000 */
+	CHECK(va->ops->read_virtual(va, 0x10000, buf, 1, &got) == 0);
+	CHECK_EQ(buf[0], 0xa0);                               /* same stop: cached tables */
+	stop = 2;
+	CHECK(va->ops->read_virtual(va, 0x10000, buf, 1, &got) == 0);
+	CHECK_EQ(buf[0], 0xa2);                               /* new stop: re-read */
 	/* unsupported pass-through op */
 	kd_context c;
 	CHECK_EQ(va->ops->get_context(va, 0, &c), KD_E_NOTSUP);
