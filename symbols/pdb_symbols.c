@@ -402,20 +402,26 @@ int pdb_foreach_symbol(pdb_file *pdb, pdb_symbol_cb cb, void *ctx)
 	int rc = pdb_load_symbols(pdb);
 	if (rc < 0)
 		return rc;
-	/* symbols with no RVA (absolute, linker-generated in a pseudo
-	 * section) first: they are in no address index but still exist */
+	for (uint32_t i = 0; i < pdb->nsyms_addr; i++) {
+		pdb_symbol s;
+		fill(&pdb->syms[pdb->by_addr[i]], &s);
+		int r = cb(ctx, &s);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int pdb_foreach_unmapped_symbol(pdb_file *pdb, pdb_symbol_cb cb, void *ctx)
+{
+	int rc = pdb_load_symbols(pdb);
+	if (rc < 0)
+		return rc;
 	for (uint32_t i = 0; i < pdb->nsyms; i++) {
 		if (pdb->syms[i].rva)
 			continue;
 		pdb_symbol s;
 		fill(&pdb->syms[i], &s);
-		int r = cb(ctx, &s);
-		if (r)
-			return r;
-	}
-	for (uint32_t i = 0; i < pdb->nsyms_addr; i++) {
-		pdb_symbol s;
-		fill(&pdb->syms[pdb->by_addr[i]], &s);
 		int r = cb(ctx, &s);
 		if (r)
 			return r;

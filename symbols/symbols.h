@@ -207,11 +207,14 @@ int pdb_symbol_at(pdb_file *pdb, uint32_t rva, const char **name,
 int pdb_symbol_at_ex(pdb_file *pdb, uint32_t rva, pdb_symbol *out,
                      uint32_t *disp);
 
-/* Calls cb for every symbol: those without an RVA (rva 0: absolute or
- * linker pseudo-section symbols) first, then in address order.  A nonzero
+/* Calls cb for every symbol that has an address, in address order (a
+ * function appears once as a public and once as a procedure).  A nonzero
  * return stops the walk and is returned.  Returns 0 or negative SYM_E_*. */
 typedef int (*pdb_symbol_cb)(void *ctx, const pdb_symbol *sym);
 int pdb_foreach_symbol(pdb_file *pdb, pdb_symbol_cb cb, void *ctx);
+/* The others: rva 0, i.e. absolute symbols, linker pseudo-section symbols
+ * (__guard_flags...) and code an OMAP dropped.  Found by name only. */
+int pdb_foreach_unmapped_symbol(pdb_file *pdb, pdb_symbol_cb cb, void *ctx);
 
 /* Function containing rva from S_GPROC32/S_LPROC32: *start (RVA) and
  * *len (CodeSize).  SYM_E_NOTFOUND if rva is in no procedure. */

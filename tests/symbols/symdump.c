@@ -299,7 +299,9 @@ static int dump_pdb(const char *path)
 			errors++;
 		}
 	}
-	int rc = pdb_foreach_symbol(pdb, sym_cb, pdb);
+	int rc = pdb_foreach_unmapped_symbol(pdb, sym_cb, pdb);
+	if (rc == 0)
+		rc = pdb_foreach_symbol(pdb, sym_cb, pdb);
 	if (rc < 0) {
 		fprintf(stderr, "symdump: symbols: %s\n", pdb_errmsg(pdb));
 		pdb_close(pdb);

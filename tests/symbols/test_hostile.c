@@ -70,6 +70,7 @@ static void exercise_pdb(pdb_file *pdb)
 	uint32_t age, first, end, rva;
 	pdb_guid_age(pdb, guid, &age);
 	pdb_machine(pdb);
+	pdb_foreach_unmapped_symbol(pdb, sym_cb, pdb);
 	if (pdb_foreach_symbol(pdb, sym_cb, pdb) < 0)
 		CHECK(pdb_errmsg(pdb)[0], "symbols error without message");
 	pdb_find_symbol(pdb, "main", &rva);
