@@ -236,20 +236,29 @@ static void entry_offsets(kd_session *s, const char *type, ldr_offsets *o)
 	}
 }
 
-/* UNICODE_STRING at addr -> ASCII (other characters become '?'; the name
- * is sanitized again before it names anything). */
-static int read_unicode(kd_target *t, uint64_t addr, char *out, size_t outlen)
+static uint64_t le_get(const uint8_t *p, unsigned n)
 {
-	uint8_t hdr[4];
-	uint64_t buf;
-	unsigned ps = kd_ptr_size(t);
+	uint64_t v = 0;
+	for (unsigned i = 0; i < n; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+/* A pointer from a buffer of target bytes; x86 kernel pointers are
+ * sign-extended as kd_read_ptr does. */
+static uint64_t ptr_get(const uint8_t *p, unsigned ps)
+{
+	return ps == 8 ? le_get(p, 8) : (uint64_t)(int64_t)(int32_t)(uint32_t)le_get(p, 4);
+}
+
+/* The characters of a UNICODE_STRING (length, buffer) -> ASCII (others
+ * become '?'; the name is sanitized again before it names anything). */
+static int read_unicode_chars(kd_target *t, uint64_t buf, size_t bytes, char *out, size_t outlen)
+{
+	uint8_t w[1024];
 	out[0] = 0;
-	if (kd_read(t, addr, hdr, 4) < 0 || kd_read_ptr(t, addr + (ps == 8 ? 8 : 4), &buf) < 0)
-		return -1;
-	size_t bytes = (size_t)(hdr[0] | hdr[1] << 8);
 	if (bytes / 2 >= outlen)
 		bytes = (outlen - 1) * 2;
-	uint8_t w[1024];
 	if (bytes > sizeof w)
 		bytes = sizeof w;
 	bytes &= ~(size_t)1;
@@ -286,26 +295,37 @@ static int walk_ldr_list(kd_session *s, uint64_t head, uint32_t link_off, const 
 			                       MAX_LIST_ENTRIES);
 		if (kd_session_interrupted(s))
 			return kd_session_fail(s, KD_E_INTR, "interrupted");
-		uint64_t entry = link - link_off, base = 0;
-		uint32_t size = 0;
-		char name[256];
-		if (kd_read_ptr(t, entry + o->dll_base, &base) < 0 ||
-		    kd_read_u32(t, entry + o->size_of_image, &size) < 0 ||
-		    read_unicode(t, entry + o->base_name, name, sizeof name) < 0)
+		/* One read for the whole entry and one for the name: module
+		 * lists are walked at every attach, over a slow serial link. */
+		uint64_t entry = link - link_off;
+		uint8_t e[0x400];
+		unsigned ps = kd_ptr_size(t);
+		size_t span = 0;
+		const uint32_t ends[] = { o->dll_base + ps, o->size_of_image + 4, o->base_name + 2 * ps,
+		                          o->timestamp + 4, link_off + ps };
+		for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++)
+			if (ends[i] > span)
+				span = ends[i];
+		if (span > sizeof e)
+			return kd_session_fail(s, KD_E_FAIL, "loader entry offsets out of range");
+		if (kd_read(t, entry, e, span) < 0)
 			return kd_session_fail(s, KD_E_FAIL, "cannot read loader entry at %016" PRIx64 ": %s",
 			                       entry, kd_target_errmsg(t));
-		uint32_t ts = 0;
-		if (o->timestamp && kd_read_u32(t, entry + o->timestamp, &ts) < 0)
-			ts = 0;
+		uint64_t base = ptr_get(e + o->dll_base, ps);
+		uint32_t size = (uint32_t)le_get(e + o->size_of_image, 4);
+		size_t name_bytes = (size_t)le_get(e + o->base_name, 2);
+		uint64_t name_buf = ptr_get(e + o->base_name + (ps == 8 ? 8 : 4), ps);
+		char name[256];
+		if (read_unicode_chars(t, name_buf, name_bytes, name, sizeof name) < 0)
+			name[0] = 0;   /* nameless, as a paged-out name reads */
+		uint32_t ts = o->timestamp ? (uint32_t)le_get(e + o->timestamp, 4) : 0;
 		if (base && size) {
 			int rc = fn(s, base, size, ts, name, ctx);
 			if (rc < 0)
 				return rc;
 		}
 		count++;
-		if (kd_read_ptr(t, link, &link) < 0)
-			return kd_session_fail(s, KD_E_FAIL, "cannot follow the module list at %016" PRIx64,
-			                       link);
+		link = ptr_get(e + link_off, ps);
 	}
 	return count;
 }
