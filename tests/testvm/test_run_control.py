@@ -140,6 +140,17 @@ def main():
         v = kd.get_version()
         check(v["status"] == STATUS_SUCCESS, "link usable after RESEND")
 
+        # --- a breakpoint on a routine the debugger uses itself (memcpy):
+        # it must not recurse; the target drops it and keeps serving ---
+        st, orig_memcpy = kd.read_virtual(syms["memcpy"], 1)
+        st, hm = kd.write_breakpoint(syms["memcpy"])
+        check(st == STATUS_SUCCESS and hm, "bp on memcpy accepted")
+        v = kd.get_version()
+        check(v["status"] == STATUS_SUCCESS, "target still answers with a bp on memcpy")
+        st, now = kd.read_virtual(syms["memcpy"], 1)
+        check(now == orig_memcpy, "memcpy's first byte restored")
+        check(kd.restore_breakpoint(hm) == STATUS_UNSUCCESSFUL, "nested bp was dropped")
+
         # --- a request instead of the ACK of a state change: the target
         # answers RESEND, takes its state change as delivered, and serves
         # the request when it is sent again (ReactOS KdReceivePacket) ---

@@ -69,6 +69,7 @@ static struct {
     uint8_t Reply[4096];
     uint8_t StateChange[STATE_CHANGE_SIZE + 512];
     int BugCheckPending;
+    uint64_t KernelCr3;
 } Kdp;
 
 /* Set by the debugger (ed nt!KdpPromptRequest 1) to make the idle path run
@@ -87,7 +88,48 @@ static uint64_t get64(const uint8_t *p) { return get32(p) | (uint64_t)get32(p + 
 
 static uint64_t KdpCurrentCr3(void)
 {
-    return read_cr3();
+    uint64_t v;
+    __asm__ volatile("mov %%cr3, %0" : "=r"(v));
+    return v;
+}
+
+/* The debugger's memory path calls nothing outside this file: a breakpoint
+ * the user puts on memcpy or mm_virt_to_phys must not fire inside the code
+ * that inserts and removes breakpoints (see KdpNestedBreakpoint).  Hence a
+ * private page walk and a byte copy the compiler cannot turn into memcpy. */
+static uint64_t KdpPhysTop;
+
+static void KdpMoveBytes(volatile uint8_t *dst, const volatile uint8_t *src, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        dst[i] = src[i];
+}
+
+static volatile uint8_t *KdpPhysPtr(uint64_t pa)
+{
+    return (volatile uint8_t *)(MM_DIRECT_MAP_BASE + pa);
+}
+
+static int KdpVirtToPhys(uint64_t cr3, uint64_t va, uint64_t *pa)
+{
+    uint64_t top = va >> 47;
+    if (top != 0 && top != 0x1FFFF)
+        return -1;
+    uint64_t table = cr3 & 0x000FFFFFFFFFF000ull;
+    for (int shift = 39; shift >= 12; shift -= 9) {
+        if (table >= KdpPhysTop)
+            return -1;
+        uint64_t e = *(volatile uint64_t *)KdpPhysPtr(table + 8 * ((va >> shift) & 511));
+        if (!(e & 1))
+            return -1;
+        if (shift == 12 || ((e & 0x80) && shift != 39)) {
+            uint64_t mask = (1ull << shift) - 1;
+            *pa = ((e & 0x000FFFFFFFFFF000ull) & ~mask) | (va & mask);
+            return 0;
+        }
+        table = e & 0x000FFFFFFFFFF000ull;
+    }
+    return -1;
 }
 
 /* Copy to/from virtual memory of `cr3`; stops at the first unmapped page and
@@ -97,15 +139,15 @@ static uint32_t KdpCopyVirtual(uint64_t cr3, uint64_t va, void *buf, uint32_t le
     uint32_t done = 0;
     while (done < len) {
         uint64_t pa;
-        if (mm_virt_to_phys(cr3, va + done, &pa) || pa >= mm_phys_top())
+        if (KdpVirtToPhys(cr3, va + done, &pa) || pa >= KdpPhysTop)
             break;
         uint32_t chunk = (uint32_t)(MM_PAGE_SIZE - ((va + done) & (MM_PAGE_SIZE - 1)));
         if (chunk > len - done)
             chunk = len - done;
         if (write)
-            memcpy(mm_phys(pa), (uint8_t *)buf + done, chunk);
+            KdpMoveBytes(KdpPhysPtr(pa), (uint8_t *)buf + done, chunk);
         else
-            memcpy((uint8_t *)buf + done, mm_phys(pa), chunk);
+            KdpMoveBytes((uint8_t *)buf + done, KdpPhysPtr(pa), chunk);
         done += chunk;
     }
     return done;
@@ -113,15 +155,15 @@ static uint32_t KdpCopyVirtual(uint64_t cr3, uint64_t va, void *buf, uint32_t le
 
 static uint32_t KdpCopyPhysical(uint64_t pa, void *buf, uint32_t len, int write)
 {
-    uint64_t top = mm_phys_top();
+    uint64_t top = KdpPhysTop;
     if (pa >= top)
         return 0;
     if (len > top - pa)
         len = (uint32_t)(top - pa);
     if (write)
-        memcpy(mm_phys(pa), buf, len);
+        KdpMoveBytes(KdpPhysPtr(pa), buf, len);
     else
-        memcpy(buf, mm_phys(pa), len);
+        KdpMoveBytes(buf, KdpPhysPtr(pa), len);
     return len;
 }
 
@@ -130,7 +172,7 @@ static uint32_t KdpCopyPhysical(uint64_t pa, void *buf, uint32_t len, int write)
 static uint64_t KdpBreakpointCr3(uint64_t address)
 {
     /* Kernel addresses are the same in every address space. */
-    return (address >> 63) ? mm_kernel_cr3() : KdpCurrentCr3();
+    return (address >> 63) ? Kdp.KernelCr3 : KdpCurrentCr3();
 }
 
 static uint32_t KdpAddBreakpoint(uint64_t address)
@@ -606,15 +648,15 @@ static void KdpEnterDebugger(KX_TRAP_FRAME *tf)
 
 static void KdpLeaveDebugger(KX_TRAP_FRAME *tf)
 {
-    Kdp.TrapFrame = NULL;
     KdpControlCPending();                        /* 0x62 seen while stopped: dropped */
     KdpSetOwedBreakpoints();
+    /* RF: an execute breakpoint at the resume address must not fire again. */
+    tf->rflags |= EFLAGS_RF;
+    Kdp.TrapFrame = NULL;
     for (int i = 0; i < 4; i++)
         KiWriteDr(i, Kdp.KernelDr[i]);
     KiWriteDr(6, 0);
     KiWriteDr(7, Kdp.KernelDr[7]);
-    /* RF: an execute breakpoint at the resume address must not fire again. */
-    tf->rflags |= EFLAGS_RF;
     if (Kdp.BugCheckPending) {
         Kdp.BugCheckPending = 0;
         KeBugCheckEx(0xE2, 0, 0, 0, 0);          /* MANUALLY_INITIATED_CRASH */
@@ -645,9 +687,29 @@ static void KdpReportLoadSymbols(KX_TRAP_FRAME *tf, const char *path, const uint
 extern uint8_t KdpLastStopContext[CONTEXT_AMD64_SIZE];
 extern uint8_t KdpLastStopException[0x98];
 
+/* A breakpoint the debugger planted in a routine the debugger itself uses
+ * (memcpy, mm_virt_to_phys, a world_* hook...) fires while we are already
+ * stopped or resuming.  Reporting it would recurse; like a kernel debugger
+ * must, we drop that breakpoint and retry the instruction. */
+static int KdpNestedBreakpoint(KX_TRAP_FRAME *tf, uint32_t code)
+{
+    if (!Kdp.TrapFrame || code != STATUS_BREAKPOINT)
+        return 0;
+    for (uint32_t i = 0; i < KD_BREAKPOINT_MAX; i++) {
+        KD_BREAKPOINT_ENTRY *b = &Kdp.Breakpoints[i];
+        if (b->InUse && b->Inserted && b->Address == tf->rip) {
+            KdpDeleteBreakpoint(i + 1);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 void KdpTrap(KX_TRAP_FRAME *tf, uint32_t code, uint32_t nparams, const uint64_t *params,
              uint32_t service)
 {
+    if (KdpNestedBreakpoint(tf, code))
+        return;
     KdpEnterDebugger(tf);
     KdpBuildContext(KdpLastStopContext);
     uint64_t pc = tf->rip;
@@ -797,4 +859,6 @@ void kd_poll_breakin(void)
 void KdInitSystem(void)
 {
     KdpComInit();
+    KdpPhysTop = mm_phys_top();
+    Kdp.KernelCr3 = mm_kernel_cr3();
 }
