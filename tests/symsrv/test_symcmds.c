@@ -21,7 +21,7 @@
 
 static int failures, checks;
 
-#define MEM_BASE ((uint64_t)0xfffff80000100000ull)
+static uint64_t MEM_BASE = 0xfffff80000100000ull;   /* moved for the x86 part */
 #define MOD_BASE ((uint64_t)0xfffff80012340000ull)
 #define MEM_SIZE 0x2000u
 
@@ -300,6 +300,36 @@ int main(int argc, char **argv)
 	HAS("dt symtest!_SYMTEST_OBJECT 1000", "Memory read error");
 
 	kd_session_destroy(S);
+
+	/* An x86 target: the module list with the x86 loader offsets (before
+	 * any PDB), 32-bit pointers sign-extended, 8-digit addresses. */
+	memset(mem, 0, sizeof mem);
+	MEM_BASE = 0xffffffff80100000ull;
+	kd_target *t86 = calloc(1, sizeof *t86);
+	t86->ops = &fake_ops;
+	t86->version.arch = KD_ARCH_X86;
+	t86->version.ps_loaded_module_list = MEM_BASE;
+	t86->stopped = 1;
+	uint64_t head = 0, entry = 0x100, name = 0x200;
+	uint32_t lo = (uint32_t)MEM_BASE;
+	put(head, lo + entry, 4);            /* Flink */
+	put(head + 4, lo + entry, 4);        /* Blink */
+	put(entry, lo + head, 4);
+	put(entry + 4, lo + head, 4);
+	put(entry + 0x18, 0x80400000u, 4);   /* DllBase */
+	put(entry + 0x20, 0x5000, 4);        /* SizeOfImage */
+	put(entry + 0x2c, 14, 2);            /* BaseDllName.Length */
+	put(entry + 0x2e, 16, 2);
+	put(entry + 0x30, lo + name, 4);     /* BaseDllName.Buffer */
+	for (int i = 0; i < 7; i++)
+		put(name + 2 * i, (uint64_t)"drv.sys"[i], 2);
+	S = kd_session_create();
+	kd_session_set_live(S, t86);
+	kd_session_set_output(S, capture, NULL);
+	EQ(".reload", "Loading Kernel Symbols\n");
+	EQ("lm", "start    end        module name\n80400000 80405000   drv        (deferred)\n");
+	kd_session_destroy(S);
+
 	printf("%d checks, %d failures\n", checks, failures);
 	return failures ? 1 : 0;
 }
