@@ -227,19 +227,31 @@ class Target:
         self.cached = False
         self.vpages, self.ppages, self.xlat = {}, {}, {}
 
+    def _retry(self, fn, *args):
+        # The machine running the VM is shared: a request can starve past
+        # kdmini's 10 s ACK wait.  Resending it (same packet id) is what a
+        # debugger does too.
+        for attempt in range(3):
+            try:
+                return fn(*args)
+            except KdError:
+                if attempt == 2:
+                    raise
+                print("retrying %s after a link timeout" % fn.__name__)
+
     def cache(self, on):
         self.cached = on
         self.vpages, self.ppages, self.xlat = {}, {}, {}
 
     def read(self, addr, n):
         if not self.cached:
-            return self.kd.read_virtual_all(addr, n)
+            return self._retry(self.kd.read_virtual_all, addr, n)
         out = b""
         while len(out) < n:
             cur = addr + len(out)
             page = cur & ~0xFFF
             if page not in self.vpages:
-                self.vpages[page] = self.kd.read_virtual_all(page, 0x1000)
+                self.vpages[page] = self._retry(self.kd.read_virtual_all, page, 0x1000)
             chunk = min(n - len(out), 0x1000 - (cur & 0xFFF))
             out += self.vpages[page][cur & 0xFFF:(cur & 0xFFF) + chunk]
         return out
@@ -258,7 +270,7 @@ class Target:
     def _phys(self, pa, n):
         out = b""
         while len(out) < n:
-            st, d = self.kd.read_physical(pa + len(out), min(3944, n - len(out)))
+            st, d = self._retry(self.kd.read_physical, pa + len(out), min(3944, n - len(out)))
             if not d:
                 raise KdError("physical read failed at %#x" % (pa + len(out)))
             out += d
