@@ -39,6 +39,12 @@
 #define LF_NESTTYPE   0x1510
 #define LF_ONEMETHOD  0x1511
 #define LF_INTERFACE  0x1519
+/* 32-bit property variants of newer MSVC (microsoft-pdb issue 50):
+ * properties u32, then the type indexes, count, size, name */
+#define LF_CLASS2     0x1608
+#define LF_STRUCTURE2 0x1609
+#define LF_UNION2     0x160a
+#define LF_INTERFACE2 0x160b
 
 #define PROP_FWDREF   0x0080
 
@@ -73,10 +79,31 @@ int pdb_read_numeric(sym_cursor *c, uint64_t *u, int64_t *s)
 	return c->bad ? SYM_E_FORMAT : 0;
 }
 
+/* Which aggregate a tag record is; 0 for other leaves. */
+static pdb_type_kind tag_kind(uint16_t leaf)
+{
+	switch (leaf) {
+	case LF_STRUCTURE:
+	case LF_STRUCTURE2:
+		return PDB_TYPE_STRUCT;
+	case LF_CLASS:
+	case LF_CLASS2:
+	case LF_INTERFACE:
+	case LF_INTERFACE2:
+		return PDB_TYPE_CLASS;
+	case LF_UNION:
+	case LF_UNION2:
+		return PDB_TYPE_UNION;
+	case LF_ENUM:
+		return PDB_TYPE_ENUM;
+	default:
+		return 0;
+	}
+}
+
 static int is_tag_leaf(uint16_t leaf)
 {
-	return leaf == LF_STRUCTURE || leaf == LF_CLASS || leaf == LF_INTERFACE ||
-	       leaf == LF_UNION || leaf == LF_ENUM;
+	return tag_kind(leaf) != 0;
 }
 
 int pdb_type_record(pdb_file *pdb, uint32_t ti, uint16_t *leaf, const uint8_t **body, uint32_t *len)
@@ -110,6 +137,20 @@ static int parse_tag(uint16_t leaf, const uint8_t *b, uint32_t n, tag_info *t)
 	sym_cursor c;
 	sym_cur_init(&c, b, n);
 	memset(t, 0, sizeof *t);
+	if (leaf == LF_CLASS2 || leaf == LF_STRUCTURE2 || leaf == LF_INTERFACE2 || leaf == LF_UNION2) {
+		uint64_t count;
+		t->props = (uint16_t)sym_cur_u32(&c);
+		t->field_list = sym_cur_u32(&c);
+		if (leaf != LF_UNION2)
+			sym_cur_skip(&c, 8);   /* derived-from list, vshape */
+		if (pdb_read_numeric(&c, &count, NULL) < 0 || pdb_read_numeric(&c, &t->size, NULL) < 0)
+			return SYM_E_FORMAT;
+		t->count = (uint16_t)(count > 0xffff ? 0xffff : count);
+		t->name = sym_cur_str(&c);
+		if (!c.bad && (t->props & PROP_HASUNIQUENAME) && c.pos < c.len)
+			t->unique = sym_cur_str(&c);
+		return c.bad ? SYM_E_FORMAT : 0;
+	}
 	t->count = sym_cur_u16(&c);
 	t->props = sym_cur_u16(&c);
 	if (leaf == LF_ENUM) {
@@ -318,7 +359,7 @@ uint32_t pdb_resolve_type(pdb_file *pdb, uint32_t ti)
 		return ti;
 	/* the definition must be the same kind of tag */
 	uint16_t fleaf;
-	if (pdb_type_record(pdb, full, &fleaf, &b, &n) < 0 || fleaf != leaf)
+	if (pdb_type_record(pdb, full, &fleaf, &b, &n) < 0 || tag_kind(fleaf) != tag_kind(leaf))
 		return ti;
 	return full;
 }
@@ -367,10 +408,13 @@ static int type_info_depth(pdb_file *pdb, uint32_t ti, pdb_type *out, int depth)
 	case LF_INTERFACE:
 	case LF_UNION:
 	case LF_ENUM:
+	case LF_STRUCTURE2:
+	case LF_CLASS2:
+	case LF_INTERFACE2:
+	case LF_UNION2:
 		if (parse_tag(leaf, b, n, &t) < 0)
 			return pdb_fail(pdb, SYM_E_FORMAT, "type %#x: malformed record", ti);
-		out->kind = leaf == LF_UNION ? PDB_TYPE_UNION : leaf == LF_ENUM ? PDB_TYPE_ENUM :
-		            leaf == LF_STRUCTURE ? PDB_TYPE_STRUCT : PDB_TYPE_CLASS;
+		out->kind = tag_kind(leaf);
 		out->name = t.name;
 		out->field_list = t.field_list;
 		out->member_count = t.count;

@@ -81,7 +81,16 @@ def types():
                 rec(0x1001, struct.pack('<IH', 0x1008, 1)),
                 rec(0x1002, struct.pack('<II', 0x1009, 0x0c | (8 << 13))),
                 rec(LF_STRUCTURE, struct.pack('<HHIII', 1, 0, 0x100b, 0, 0) + struct.pack('<H', 8) + z('Loop')),
-                rec(LF_FIELDLIST, member_pad(struct.pack('<HHI', LF_MEMBER, 3, 0x100a) + struct.pack('<H', 0) + z('')))])
+                rec(LF_FIELDLIST, member_pad(struct.pack('<HHI', LF_MEMBER, 3, 0x100a) + struct.pack('<H', 0) + z(''))),
+                # 0x100C LF_STRUCTURE2 "Big2" (32-bit properties) reusing
+                # Big's field list, 0x100D a forward LF_STRUCTURE to it,
+                # 0x100E LF_UNION2 "U2"
+                rec(0x1609, struct.pack('<IIII', 0x200, 0x1001, 0, 0) + struct.pack('<H', 3) +
+                    struct.pack('<HI', 0x8004, 0x10008) + z('Big2') + z('.?AUBig2@@')),
+                rec(LF_STRUCTURE, struct.pack('<HHIII', 0, 0x280, 0, 0, 0) + struct.pack('<H', 0) +
+                    z('Big2') + z('.?AUBig2@@')),
+                rec(0x160a, struct.pack('<II', 0, 0x1001) + struct.pack('<H', 3) + struct.pack('<H', 0x40) +
+                    z('U2'))])
 
 
 def ipi():

@@ -89,6 +89,17 @@ int main(int argc, char **argv)
 	CHECK((uint64_t)enum_value(pdb, e, "E_UQUAD") == 0xf000000000000000ull, "LF_UQUADWORD");
 	CHECK(enum_value(pdb, e, "E_SMALL") == 42, "inline value");
 
+	/* LF_STRUCTURE2 / LF_UNION2 (32-bit properties) and a forward
+	 * LF_STRUCTURE resolving to the LF_STRUCTURE2 definition */
+	uint32_t b2, u2;
+	CHECK(pdb_find_type(pdb, "Big2", &b2) == 0 && b2 == 0x100c && pdb_type_info(pdb, b2, &t) == 0 &&
+	      t.kind == PDB_TYPE_STRUCT && !t.forward && t.size == 0x10008 &&
+	      pdb_type_member_count(pdb, b2) == 3, "Big2 %#x", b2);
+	CHECK(pdb_resolve_type(pdb, 0x100d) == 0x100c, "forward Big2 -> %#x", pdb_resolve_type(pdb, 0x100d));
+	CHECK(pdb_type_field(pdb, 0x100d, "far", &off, NULL) == 0 && off == 0x10000, "Big2.far via fwd");
+	CHECK(pdb_find_type(pdb, "U2", &u2) == 0 && pdb_type_info(pdb, u2, &t) == 0 && t.kind == PDB_TYPE_UNION &&
+	      t.size == 0x40, "U2");
+
 	/* self-referencing records end instead of recursing forever */
 	for (uint32_t ti = 0x1007; ti <= 0x100a; ti++) {
 		char buf[256];
