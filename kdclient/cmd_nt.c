@@ -134,8 +134,12 @@ static void print_process(kd_session *s, const nt_offsets *o, const nt_process *
 		kd_out(s, "\n");
 		proc_ctx pc = { .s = s, .o = o, .flags = flags };
 		char err[256];
+		/* user-mode frames of its threads live in its address space */
+		nt_temp_view tv;
+		nt_temp_view_begin(s, p->dirbase, &tv);
 		if (nt_walk_threads(o, nt_session_read, s, p, thread_cb, &pc, err, sizeof(err)) < 0)
 			kd_err(s, "%s\n", err);
+		nt_temp_view_end(s, &tv);
 	}
 	kd_out(s, "\n");
 }
@@ -325,9 +329,13 @@ static int cmd_thread(kd_session *s, const char *name, const char *args)
 	}
 	char img[64] = "";
 	nt_process pr;
-	if (t.process && nt_read_process(o, nt_session_read, s, t.process, &pr) == 0)
+	nt_temp_view tv = { 0 };
+	if (t.process && nt_read_process(o, nt_session_read, s, t.process, &pr) == 0) {
 		image_name(pr.image, img, sizeof(img));
+		nt_temp_view_begin(s, pr.dirbase, &tv);
+	}
 	print_thread(s, o, &t, "", (flags & 0x10) != 0, img[0] ? img : NULL);
+	nt_temp_view_end(s, &tv);
 	return 0;
 }
 
@@ -412,17 +420,20 @@ static void print_environment(kd_session *s, uint64_t env, uint64_t size)
 	free(b);
 }
 
+static int peb_body(kd_session *s, const nt_offsets *o, uint64_t peb);
+
 static int cmd_peb(kd_session *s, const char *name, const char *args)
 {
 	(void)name;
 	const nt_offsets *o = offsets(s);
 	if (!o)
 		return -1;
-	char w[128], a[24];
+	char w[128];
 	uint64_t peb = 0;
 	word(args, w, sizeof(w));
 	if (w[0] && eval_word(s, w, &peb) < 0)
 		return -1;
+	nt_temp_view tv = { 0 };
 	if (!peb) {
 		uint64_t ep = nt_default_process(s);
 		nt_process pr;
@@ -435,7 +446,17 @@ static int cmd_peb(kd_session *s, const char *name, const char *args)
 			kd_err(s, "PEB NULL...\n");
 			return -1;
 		}
+		/* the PEB is user memory of that process */
+		nt_temp_view_begin(s, pr.dirbase, &tv);
 	}
+	int rc = peb_body(s, o, peb);
+	nt_temp_view_end(s, &tv);
+	return rc;
+}
+
+static int peb_body(kd_session *s, const nt_offsets *o, uint64_t peb)
+{
+	char a[24];
 	size_t len;
 	uint8_t *b = read_struct(s, peb, o->peb_size, &len);
 	if (!b) {
@@ -500,7 +521,7 @@ static int cmd_teb(kd_session *s, const char *name, const char *args)
 	if (!o)
 		return -1;
 	char w[128], a[24], b2[24];
-	uint64_t teb = 0;
+	uint64_t teb = 0, owner_dirbase = 0;
 	word(args, w, sizeof(w));
 	if (w[0] && eval_word(s, w, &teb) < 0)
 		return -1;
@@ -518,9 +539,16 @@ static int cmd_teb(kd_session *s, const char *name, const char *args)
 			kd_err(s, "TEB at %s\n    (kernel thread: no TEB)\n", fp(s, 0, a));
 			return -1;
 		}
+		nt_process pr;
+		if (t.process && nt_read_process(o, nt_session_read, s, t.process, &pr) == 0)
+			owner_dirbase = pr.dirbase;
 	}
+	/* the TEB is user memory of the thread's process */
+	nt_temp_view tv;
+	nt_temp_view_begin(s, owner_dirbase, &tv);
 	size_t len;
 	uint8_t *b = read_struct(s, teb, o->teb_size, &len);
+	nt_temp_view_end(s, &tv);
 	if (!b) {
 		kd_err(s, "TEB at %s\nerror InitTypeRead( TEB ) (is the process context set? .process /p)\n", fp(s, teb, a));
 		return -1;

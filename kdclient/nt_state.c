@@ -313,3 +313,32 @@ int nt_view_installed(kd_session *s, uint64_t *dirbase)
 		*dirbase = nt_view_dirbase(st->view);
 	return 1;
 }
+
+void nt_temp_view_begin(kd_session *s, uint64_t dirbase, nt_temp_view *tv)
+{
+	tv->temp = NULL;
+	tv->active = 0;
+	struct kd_nt_state *st = nt_state(s);
+	kd_target *live = kd_session_live(s);
+	if (!st || !live || !dirbase)
+		return;
+	uint64_t mask = live->version.arch == KD_ARCH_X86 ? 0xffffffe0ull : 0x000ffffffffff000ull;
+	uint64_t cur = st->view ? nt_view_dirbase(st->view) : nt_current_cr3(s);
+	if ((cur & mask) == (dirbase & mask))
+		return;
+	uint64_t limit = live->version.arch == KD_ARCH_X86 ? 0x80000000ull : 0x800000000000ull;
+	if (nt_view_create(live, nt_paging_mode_of(s), dirbase, limit, &tv->temp) < 0)
+		return;
+	kd_session_set_view(s, tv->temp);
+	tv->active = 1;
+}
+
+void nt_temp_view_end(kd_session *s, nt_temp_view *tv)
+{
+	if (!tv->active)
+		return;
+	struct kd_nt_state *st = nt_state(s);
+	kd_session_set_view(s, st ? st->view : NULL);
+	nt_view_destroy(tv->temp);
+	tv->active = 0;
+}

@@ -43,6 +43,14 @@ uint64_t nt_default_process(kd_session *s);
 int nt_install_view(kd_session *s, uint64_t dirbase, char *err, size_t errlen);
 int nt_view_installed(kd_session *s, uint64_t *dirbase);
 
+/* For the length of one command, see user addresses through the process
+ * whose page directory is dirbase (thread stacks of another process, its
+ * PEB/TEB): nothing is installed when the current view already is that
+ * address space.  nt_temp_view_end restores what was there. */
+typedef struct nt_temp_view { kd_target *temp; int active; } nt_temp_view;
+void nt_temp_view_begin(kd_session *s, uint64_t dirbase, nt_temp_view *tv);
+void nt_temp_view_end(kd_session *s, nt_temp_view *tv);
+
 /* .frame index. */
 size_t nt_frame_index(kd_session *s);
 void nt_set_frame_index(kd_session *s, size_t i);

@@ -230,6 +230,15 @@ def test_processes(world, defs):
             pa_e = int(re.search(r"translates to physical address ([0-9a-f]+)", out).group(1), 16)
             check(pa_e != pa_l, "lsass and explorer PEBs share a physical page")
 
+            # without /p: commands about explorer read its user memory through
+            # its own page tables (temporary view), not the current CR3's
+            out = kd.cmd(".process %s" % kd_hex(explorer["eprocess"]))
+            out = kd.cmd("!peb", 120)
+            ew = [w for w in world if w[0] == "explorer.exe"][0]
+            check("CommandLine:  '%s'" % ew[4] in out, "!peb after .process (no /p): %r" % out)
+            out = kd.cmd("!process %s 7" % kd_hex(explorer["eprocess"]), 120)
+            check("ntdll!NtWaitForSingleObject+" in out, "explorer user frames: %r" % out)
+
             out = kd.cmd(".process")
             check("Implicit process is now" in out, ".process back: %r" % out)
             out = kd.cmd("db %s L10" % kd_hex(peb))
