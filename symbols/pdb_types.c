@@ -33,6 +33,9 @@
 #define LF_UNION      0x1506
 #define LF_ENUM       0x1507
 #define LF_FRIENDFCN  0x150c
+#define LF_VFUNCOFF   0x140c
+#define LF_NESTTYPEEX 0x1512
+#define LF_BINTERFACE 0x151a
 #define LF_MEMBER     0x150d
 #define LF_STMEMBER   0x150e
 #define LF_METHOD     0x150f
@@ -588,6 +591,7 @@ static int walk_fields(pdb_file *pdb, uint32_t ti, member_fn fn, void *ctx)
 				m.value = enum_value(&t, m.uvalue, m.value);
 				break;
 			case LF_BCLASS:
+			case LF_BINTERFACE:
 				sym_cur_skip(&c, 2);
 				m.kind = PDB_MEMBER_BASE_CLASS;
 				m.ti = sym_cur_u32(&c);
@@ -602,6 +606,7 @@ static int walk_fields(pdb_file *pdb, uint32_t ti, member_fn fn, void *ctx)
 				report = 0;
 				break;
 			case LF_NESTTYPE:
+			case LF_NESTTYPEEX:   /* attributes instead of padding */
 				sym_cur_skip(&c, 2);
 				m.kind = PDB_MEMBER_NESTED_TYPE;
 				m.ti = sym_cur_u32(&c);
@@ -632,14 +637,20 @@ static int walk_fields(pdb_file *pdb, uint32_t ti, member_fn fn, void *ctx)
 				sym_cur_str(&c);
 				report = 0;
 				break;
+			case LF_VFUNCOFF:
+				sym_cur_skip(&c, 2 + 4 + 4);
+				report = 0;
+				break;
 			case LF_INDEX:
 				sym_cur_skip(&c, 2);
 				fl = sym_cur_u32(&c);
 				report = 0;
 				break;
 			default:
-				/* unknown member: its length is unknown, so stop */
-				return pdb_fail(pdb, SYM_E_FORMAT, "type %#x: unknown member leaf %#x", ti, ml);
+				/* unknown member: its length is unknown, so the walk
+				 * ends here; the members before it are still shown */
+				pdb_fail(pdb, SYM_E_FORMAT, "type %#x: unknown member leaf %#x", ti, ml);
+				return 0;
 			}
 			if (c.bad)
 				return pdb_fail(pdb, SYM_E_FORMAT, "type %#x: member record truncated", ti);
