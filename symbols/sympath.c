@@ -302,6 +302,9 @@ void sym_path_free(sym_path *p)
 {
 	if (!p)
 		return;
+	for (size_t i = 0; i < p->nprobes; i++)
+		free(p->probes[i].url);
+	free(p->probes);
 	free_elems(p->elems, p->nelems);
 	free(p->text);
 	free(p->default_cache);

@@ -28,6 +28,12 @@ struct sym_path {
 	long connect_timeout_s;
 	long timeout_s;
 	int verify_tls;        /* always 1 unless a test turns it off */
+	/* Servers probed for index2.txt (two-tier layout), once per path. */
+	struct sym_tier_probe {
+		char *url;
+		int two_tier;
+	} *probes;
+	size_t nprobes;
 	char err[512];
 };
 

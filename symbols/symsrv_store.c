@@ -250,6 +250,39 @@ static int try_flat(struct search *s, const store *c, int k, char *out, size_t o
 	return 0;
 }
 
+/* Does the server at base (no trailing '/') use the two-tier layout?  Like
+ * a local store it says so with index2.txt at its root; asked once per
+ * server and remembered in the path. */
+static int http_two_tier(struct search *s, const char *base, size_t bl, const char *tmpdir)
+{
+	struct sym_path *p = s->p;
+	for (size_t i = 0; i < p->nprobes; i++)
+		if (strlen(p->probes[i].url) == bl && !strncmp(p->probes[i].url, base, bl))
+			return p->probes[i].two_tier;
+	char url[4096], tmp[4096];
+	int fd, two = 0;
+	snprintf(url, sizeof url, "%.*s/index2.txt", (int)bl, base);
+	if (symsrv_tempfile(tmpdir, tmp, sizeof tmp, &fd) == 0) {
+		char saved[sizeof p->err];
+		memcpy(saved, p->err, sizeof saved);
+		two = symsrv_http_get(p, url, fd) == 1;
+		memcpy(p->err, saved, sizeof saved);
+		close(fd);
+		unlink(tmp);
+	}
+	struct sym_tier_probe *v = realloc(p->probes, (p->nprobes + 1) * sizeof *v);
+	if (v) {
+		p->probes = v;
+		v[p->nprobes].url = strndup(base, bl);
+		v[p->nprobes].two_tier = two;
+		if (v[p->nprobes].url)
+			p->nprobes++;
+	}
+	if (two)
+		symp_log(p, "SYMSRV:  %.*s is a two-tier store (index2.txt)", (int)bl, base);
+	return two;
+}
+
 static int try_http(struct search *s, const store *c, size_t n, int k, int variant, char *out,
                     size_t outlen)
 {
@@ -263,7 +296,15 @@ static int try_http(struct search *s, const store *c, size_t n, int k, int varia
 	size_t ul = strlen(c[k].loc);
 	while (ul && c[k].loc[ul - 1] == '/')
 		ul--;
-	snprintf(url, sizeof url, "%.*s/%s/%s/%s", (int)ul, c[k].loc, ebase, s->key, ename);
+	if (http_two_tier(s, c[k].loc, ul, c[f].loc)) {
+		char raw2[3], pre[16];
+		snprintf(raw2, sizeof raw2, "%.2s", s->id->name);
+		url_escape(raw2, pre, sizeof pre);
+		snprintf(url, sizeof url, "%.*s/%s/%s/%s/%s", (int)ul, c[k].loc, pre, ebase, s->key,
+		         ename);
+	}
+	else
+		snprintf(url, sizeof url, "%.*s/%s/%s/%s", (int)ul, c[k].loc, ebase, s->key, ename);
 	int fd;
 	if (symsrv_tempfile(c[f].loc, tmp, sizeof tmp, &fd) < 0) {
 		symp_seterr(s->p, "cannot create a temporary file in %s: %s", c[f].loc, strerror(errno));

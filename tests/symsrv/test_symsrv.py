@@ -121,6 +121,9 @@ def main():
         rc, ikey, _ = run_tool(tool, "imagekey", dlls[0], env=env)
         dll0 = os.path.basename(dlls[0])
         put("srv2", "%s/%s/%s" % (dll0, ikey, dll0), open(dlls[0], "rb").read())
+        # A two-tier server (index2.txt at its root: na/name/key/name).
+        put("srv3", "index2.txt", b"")
+        put("srv3", "sy/symtest.pdb/%s/symtest.pdb" % keys[0], pdb_bytes[0])
         # Served under the sanitized name of the hostile tests below.
         put("srv1", "x/%s/x" % keys[0], pdb_bytes[0])
 
@@ -160,6 +163,12 @@ def main():
         check(rc == 1 and out.startswith("ERROR %d " % SYM_E_NOTFOUND),
               "404 everywhere -> not found (%s)" % out)
         check(not tree(cache404), "nothing left in the cache after 404s: %s" % sorted(tree(cache404)))
+
+        cache3 = os.path.join(tmp, "cache3")
+        rc, out, _ = run_tool(tool, "find", "srv*%s*%s/srv3" % (cache3, base), dlls[0], env=env)
+        check(rc == 0 and out == "FOUND " + os.path.join(cache3, "symtest.pdb", keys[0], "symtest.pdb"),
+              "two-tier server (index2.txt) read, one-tier cache written (%s)" % out)
+        check(tree(cache3) == {"symtest.pdb/%s/symtest.pdb" % keys[0]}, "cache3 layout: %s" % sorted(tree(cache3)))
 
         cancel_env = dict(env, SYMSRV_TEST_CANCEL="1")
         cachec = os.path.join(tmp, "cache-cancel")
