@@ -705,11 +705,11 @@ static int KdpNestedBreakpoint(KX_TRAP_FRAME *tf, uint32_t code)
     return 0;
 }
 
-void KdpTrap(KX_TRAP_FRAME *tf, uint32_t code, uint32_t nparams, const uint64_t *params,
-             uint32_t service)
+uint32_t KdpTrap(KX_TRAP_FRAME *tf, uint32_t code, uint32_t nparams, const uint64_t *params,
+                 uint32_t service, int first_chance)
 {
     if (KdpNestedBreakpoint(tf, code))
-        return;
+        return 0x00010002;
     KdpEnterDebugger(tf);
     KdpBuildContext(KdpLastStopContext);
     uint64_t pc = tf->rip;
@@ -719,7 +719,7 @@ void KdpTrap(KX_TRAP_FRAME *tf, uint32_t code, uint32_t nparams, const uint64_t 
         if (tf->rip == pc)
             tf->rip = pc + 1;
         KdpLeaveDebugger(tf);
-        return;
+        return 0x00010002;
     }
     uint8_t *sc = Kdp.StateChange;
     uint32_t n = KdpSetCommonState(sc, DbgKdExceptionStateChange);
@@ -732,10 +732,11 @@ void KdpTrap(KX_TRAP_FRAME *tf, uint32_t code, uint32_t nparams, const uint64_t 
     put32(sc + 0x38, nparams);
     for (uint32_t i = 0; i < nparams; i++)
         put64(sc + 0x40 + 8 * i, params[i]);
-    put32(sc + 0xB8, 1);                          /* FirstChance */
+    put32(sc + 0xB8, first_chance ? 1 : 0);       /* FirstChance */
     memcpy(KdpLastStopException, sc + 0x20, sizeof(KdpLastStopException));
-    KdpSendWaitContinue(sc, n);
+    uint32_t status = KdpSendWaitContinue(sc, n);
     KdpLeaveDebugger(tf);
+    return status;
 }
 
 int KdpIsDebuggerBreakpoint(uint64_t address)

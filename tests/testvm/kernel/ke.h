@@ -74,8 +74,10 @@ uint64_t MmImageSize(void);
 
 /* kd*.c */
 void KdInitSystem(void);
-void KdpTrap(KX_TRAP_FRAME *tf, uint32_t code, uint32_t nparams, const uint64_t *params,
-             uint32_t service);
+/* Report an exception; returns the debugger's continue status
+ * (NT_SUCCESS = handled, DBG_EXCEPTION_NOT_HANDLED = pass it on). */
+uint32_t KdpTrap(KX_TRAP_FRAME *tf, uint32_t code, uint32_t nparams, const uint64_t *params,
+                 uint32_t service, int first_chance);
 void KdpPollBreakinFromInterrupt(void);
 int KdpSafeRdmsr(uint32_t msr, uint64_t *value);
 int KdpSafeWrmsr(uint32_t msr, uint64_t value);
