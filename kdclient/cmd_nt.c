@@ -776,8 +776,14 @@ static int switch_process(kd_session *s, const nt_offsets *o, uint64_t ep, int p
 		kd_out(s, "WARNING: .cache forcedecodeuser is not enabled\n");
 	}
 	if (r) {
+		/* the loader list is user memory of that process (with /p the
+		 * view above already translates through it) */
+		nt_temp_view tv;
+		nt_temp_view_begin(s, pr.dirbase, &tv);
 		kd_out(s, "Loading User Symbols\n");
-		if (kd_modules_load_user(s, ep) < 0) {
+		int rc = kd_modules_load_user(s, ep);
+		nt_temp_view_end(s, &tv);
+		if (rc < 0) {
 			kd_err(s, "%s\n", kd_session_errmsg(s));
 			return -1;
 		}
