@@ -252,7 +252,8 @@ static int try_flat(struct search *s, const store *c, int k, char *out, size_t o
 
 /* Does the server at base (no trailing '/') use the two-tier layout?  Like
  * a local store it says so with index2.txt at its root; asked once per
- * server and remembered in the path. */
+ * server and remembered in the path.  -1: the server did not answer
+ * (not remembered: it may be back for the next search). */
 static int http_two_tier(struct search *s, const char *base, size_t bl, const char *tmpdir)
 {
 	struct sym_path *p = s->p;
@@ -263,12 +264,12 @@ static int http_two_tier(struct search *s, const char *base, size_t bl, const ch
 	int fd, two = 0;
 	snprintf(url, sizeof url, "%.*s/index2.txt", (int)bl, base);
 	if (symsrv_tempfile(tmpdir, tmp, sizeof tmp, &fd) == 0) {
-		char saved[sizeof p->err];
-		memcpy(saved, p->err, sizeof saved);
-		two = symsrv_http_get(p, url, fd) == 1;
-		memcpy(p->err, saved, sizeof saved);
+		int rc = symsrv_http_get(p, url, fd);
 		close(fd);
 		unlink(tmp);
+		if (rc < 0)
+			return -1;
+		two = rc == 1;
 	}
 	struct sym_tier_probe *v = realloc(p->probes, (p->nprobes + 1) * sizeof *v);
 	if (v) {
@@ -296,7 +297,14 @@ static int try_http(struct search *s, const store *c, size_t n, int k, int varia
 	size_t ul = strlen(c[k].loc);
 	while (ul && c[k].loc[ul - 1] == '/')
 		ul--;
-	if (http_two_tier(s, c[k].loc, ul, c[f].loc)) {
+	int two = http_two_tier(s, c[k].loc, ul, c[f].loc);
+	if (two < 0) {
+		/* Unreachable: one timeout per search is enough. */
+		symp_log(s->p, "SYMSRV:  %s", s->p->err);
+		snprintf(s->refused, sizeof s->refused, "%.500s", s->p->err);
+		return -1;
+	}
+	if (two) {
 		char raw2[3], pre[16];
 		snprintf(raw2, sizeof raw2, "%.2s", s->id->name);
 		url_escape(raw2, pre, sizeof pre);
