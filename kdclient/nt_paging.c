@@ -13,10 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CACHE_PAGES 64
+#define CACHE_PAGES 128
 #define PAGE 4096u
+/* Tables are read in halves: one KD request carries at most ~3.9 KB, so a
+ * whole 4 KiB table would cost two round trips; 2 KiB (256 entries) is one
+ * and still covers the neighbours a walk of nearby addresses needs. */
+#define BLOCK 2048u
 
-typedef struct cached_page { uint64_t pa; int used; uint8_t bytes[PAGE]; } cached_page;
+typedef struct cached_page { uint64_t pa; int used; uint8_t bytes[BLOCK]; } cached_page;
 
 struct nt_paging {
 	nt_paging_mode mode;
@@ -50,17 +54,17 @@ void nt_paging_flush(nt_paging *p)
 nt_paging_mode nt_paging_get_mode(const nt_paging *p) { return p->mode; }
 unsigned nt_paging_reads(const nt_paging *p) { return p->reads; }
 
-/* The whole table page that holds pa, from the cache or one read. */
+/* The table block that holds pa, from the cache or one read. */
 static const uint8_t *table_page(nt_paging *p, uint64_t pa)
 {
-	uint64_t page = pa & ~(uint64_t)(PAGE - 1);
+	uint64_t page = pa & ~(uint64_t)(BLOCK - 1);
 	for (int i = 0; i < CACHE_PAGES; i++)
 		if (p->cache[i].used && p->cache[i].pa == page)
 			return p->cache[i].bytes;
 	cached_page *c = &p->cache[p->next];
 	p->next = (p->next + 1) % CACHE_PAGES;
 	p->reads++;
-	if (p->read(p->ctx, page, c->bytes, PAGE) < 0) {
+	if (p->read(p->ctx, page, c->bytes, BLOCK) < 0) {
 		c->used = 0;
 		return NULL;
 	}
@@ -76,7 +80,7 @@ static int read_entry(nt_paging *p, uint64_t table, unsigned index, unsigned esi
 	const uint8_t *pg = table_page(p, ea);
 	if (!pg)
 		return NT_PAGING_E_READ;
-	const uint8_t *b = pg + (ea & (PAGE - 1));
+	const uint8_t *b = pg + (ea & (BLOCK - 1));
 	uint64_t v = 0;
 	for (unsigned i = 0; i < esize; i++)
 		v |= (uint64_t)b[i] << (8 * i);

@@ -3,8 +3,8 @@
  * reading page tables through physical memory (x64 4-level with 1 GiB and
  * 2 MiB pages, x86 PAE, x86 2-level with 4 MiB pages).
  *
- * Page-table pages are read whole (one request per 4 KiB table) and
- * cached until nt_paging_flush(), which the owner calls once per stop.
+ * Page tables are read in 2 KiB blocks (one KD request each, 256 entries)
+ * and cached until nt_paging_flush(), which the owner calls once per stop.
  */
 #ifndef KDCLIENT_NT_PAGING_H
 #define KDCLIENT_NT_PAGING_H
