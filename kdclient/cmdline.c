@@ -70,6 +70,8 @@ static const char *scan_command(const char *p)
 	int paren_mode = starts_word(p, ".for") || strncmp(p, ".for(", 5) == 0;
 	int parens = 0;
 	int lists_closed = 0;      /* j: single-quoted lists seen */
+	int seen_quote = 0;        /* j: any ' at all (quoted form) */
+	int joined = 0;            /* j: unquoted form's ';' taken */
 	for (; *p; p++) {
 		char c = *p;
 		if (in_dq) {
@@ -92,6 +94,7 @@ static const char *scan_command(const char *p)
 			in_dq = 1;
 		} else if (c == '\'' && j_mode && depth == 0) {
 			in_sq = 1;
+			seen_quote = 1;
 		} else if (paren_mode && c == '(') {
 			parens++;
 		} else if (paren_mode && c == ')') {
@@ -108,6 +111,14 @@ static const char *scan_command(const char *p)
 				const char *q = kd_skip_blanks(p + 1);
 				if (*q == '\'')
 					continue;
+			}
+			/* unquoted "j cond cmd1 ; cmd2": one ';' is j's own */
+			if (c == ';' && j_mode && !seen_quote && !joined) {
+				const char *q = kd_skip_blanks(p + 1);
+				if (*q != '\'') {
+					joined = 1;
+					continue;
+				}
 			}
 			if (continues_block(p + 1))
 				continue;

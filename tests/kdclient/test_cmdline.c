@@ -70,6 +70,8 @@ int main(void)
 	SPLIT("j @rax 'r' ; 'gc' ; k", "j @rax 'r' ; 'gc'|k");
 	SPLIT("j 1 'r'; k", "j 1 'r'|k");
 	SPLIT("jx; r", "jx|r");
+	/* unquoted form: cmd1 ; cmd2 both belong to j */
+	SPLIT("j (@rax == 0) r rax ; gc ; k", "j (@rax == 0) r rax ; gc|k");
 	/* Braces group .if/.else bodies. */
 	SPLIT(".if (1) { r; g } .else { k; gc }; db 0",
 	      ".if (1) { r; g } .else { k; gc }|db 0");

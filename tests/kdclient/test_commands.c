@@ -251,6 +251,8 @@ int main(void)
 	RUN(".if (0) { .echo a } .else { .echo c }; .echo after", "c\nafter\n");
 	RUN("j @rax == 10 '.echo one; .echo two';'.echo three'", "one\ntwo\n");
 	RUN("j 0 '.echo one';'.echo three'", "three\n");
+	RUN("j 0 .echo a ; .echo b ; .echo c", "b\nc\n");
+	RUN("j 1 .echo a ; .echo b ; .echo c", "a\nc\n");
 	RUN(".block { .echo in; .echo block }", "in\nblock\n");
 	RUN("r $t1 = 0; .while (@$t1 < 3) { .printf \"%d \", @$t1; r $t1 = @$t1 + 1 }; .echo",
 	    "0 1 2 \n");
