@@ -150,8 +150,10 @@ static int cmd_k(kd_session *s, const char *name, const char *args)
 	}
 	stack_kd_print_header(s, &o);
 	stack_kd_print(s, f, count, &o);
-	if (err[0] && count < max)
-		kd_err(s, "(stack walk ended: %s)\n", err);
+	/* The bottom of a stack often has no unwind data (boot code, thread
+	 * start stubs): say why the walk ended only when asked to be verbose. */
+	if (err[0] && count < max && o.verbose)
+		kd_out(s, "(stack walk ended: %s)\n", err);
 	free(f);
 	return 0;
 }
