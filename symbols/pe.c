@@ -15,8 +15,12 @@
 /* A loaded kernel has at most a few dozen sections; the loader itself
  * refuses more than 96.  Anything far past that is a hostile header. */
 #define PE_MAX_SECTIONS 1024
-/* Directories larger than this are refused rather than allocated. */
+/* Directories larger than this are refused rather than allocated.  From a
+ * live target every byte crosses the KD link (a serial line moves ~11 KB/s),
+ * so a corrupt header there gets a tighter cap: ntoskrnl's .pdata and
+ * export data are well under 1 MB each. */
 #define PE_MAX_DIR_BYTES (64u << 20)
+#define PE_MAX_DIR_BYTES_TARGET (4u << 20)
 
 int pe_fail(pe_image *pe, int code, const char *fmt, ...)
 {
@@ -346,7 +350,7 @@ int pe_read_rva(pe_image *pe, uint32_t rva, void *buf, size_t len)
 int pe_read_alloc(pe_image *pe, uint32_t rva, uint32_t len, uint8_t **out)
 {
 	*out = NULL;
-	if (len > PE_MAX_DIR_BYTES)
+	if (len > (pe->read ? PE_MAX_DIR_BYTES_TARGET : PE_MAX_DIR_BYTES))
 		return pe_fail(pe, SYM_E_FORMAT, "directory at RVA %#x too large (%u bytes)", rva, len);
 	uint8_t *b = malloc(len ? len : 1);
 	if (!b)
