@@ -337,12 +337,48 @@ static int pf_sym(void *ctx, uint64_t addr, char *buf, size_t len)
 	return rc;
 }
 
+/* DML to plain text, in place: <tags> removed, &lt; &gt; &amp; &quot;
+ * decoded.  Only the user's format string goes through here. */
+static void strip_dml(char *t)
+{
+	static const struct { const char *ent; char c; } ents[] = {
+		{ "&lt;", '<' }, { "&gt;", '>' }, { "&amp;", '&' }, { "&quot;", '"' },
+	};
+	char *w = t;
+	for (const char *r = t; *r;) {
+		if (*r == '<') {
+			const char *e = strchr(r, '>');
+			if (e) {
+				r = e + 1;
+				continue;
+			}
+		}
+		if (*r == '&') {
+			size_t i;
+			for (i = 0; i < sizeof ents / sizeof ents[0]; i++)
+				if (strncmp(r, ents[i].ent, strlen(ents[i].ent)) == 0)
+					break;
+			if (i < sizeof ents / sizeof ents[0]) {
+				*w++ = ents[i].c;
+				r += strlen(ents[i].ent);
+				continue;
+			}
+		}
+		*w++ = *r++;
+	}
+	*w = 0;
+}
+
 static int cmd_printf(kd_session *s, const char *name, const char *args)
 {
 	(void)name;
 	const char *p = kd_skip_blanks(args);
-	/* Options (/D /ow /os ...) are accepted and ignored. */
+	/* Options: /D (DML: tags are dropped, entities decoded, since the
+	 * terminal has no markup); the colour options /o* are ignored. */
+	int dml = 0;
 	while (*p == '/') {
+		if (p[1] == 'D')
+			dml = 1;
 		while (*p && !isspace((unsigned char)*p))
 			p++;
 		p = kd_skip_blanks(p);
@@ -352,6 +388,8 @@ static int cmd_printf(kd_session *s, const char *name, const char *args)
 		kd_err(s, "Syntax error: .printf \"format\", args...\n");
 		return -1;
 	}
+	if (dml)
+		strip_dml(fmt);
 	uint64_t vals[32];
 	size_t n = 0;
 	p = kd_skip_blanks(p);

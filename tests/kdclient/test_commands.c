@@ -246,6 +246,8 @@ int main(void)
 	RUN(".printf \"%ma|%mu|%x|%p\\n\", fffff800`00100800, fffff800`00100900, 0n255, @rip",
 	    "Hello, kd|Wide|ff|fffff80000100100\n");
 	RUN(".echo plain words", "plain words\n");
+	RUN(".printf /D \"<b>%x</b> &lt;ok&gt;\\n\", 0n26", "1a <ok>\n");
+	RUN(".printf /ow \"warn\\n\"", "warn\n");
 	RUN(".if (@rax == 10) { .echo yes } .else { .echo no }", "yes\n");
 	RUN(".if (0) { .echo a } .elsif (1) { .echo b } .else { .echo c }", "b\n");
 	RUN(".if (0) { .echo a } .else { .echo c }; .echo after", "c\nafter\n");
