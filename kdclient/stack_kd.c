@@ -226,7 +226,14 @@ void stack_kd_print(kd_session *s, const stack_frame *f, size_t count, const sta
 		char site[512], a[24], b[24];
 		if (i > 0 && f[i - 1].how == STACK_HOW_SCAN)
 			kd_out(s, "WARNING: Stack unwind information not available. Following frames may be wrong.\n");
-		kd_symbolize(s, f[i].pc, site, sizeof(site));
+		/* no symbol: WinDbg shows the call site as 0x + address */
+		if (!kd_symbolize(s, f[i].pc, site, sizeof(site))) {
+			char a64[24];
+			if (is_x86(s))
+				snprintf(site, sizeof(site), "0x%llx", (unsigned long long)f[i].pc);
+			else
+				snprintf(site, sizeof(site), "0x%s", kd_fmt_ptr(s, f[i].pc, a64));
+		}
 		size_t n = o->first_number + i;
 		char nb[40];
 		if (o->no_numbers)
