@@ -227,31 +227,19 @@ class Target:
         self.cached = False
         self.vpages, self.ppages, self.xlat = {}, {}, {}
 
-    def _retry(self, fn, *args):
-        # The machine running the VM is shared: a request can starve past
-        # kdmini's 10 s ACK wait.  Resending it (same packet id) is what a
-        # debugger does too.
-        for attempt in range(3):
-            try:
-                return fn(*args)
-            except KdError:
-                if attempt == 2:
-                    raise
-                print("retrying %s after a link timeout" % fn.__name__)
-
     def cache(self, on):
         self.cached = on
         self.vpages, self.ppages, self.xlat = {}, {}, {}
 
     def read(self, addr, n):
         if not self.cached:
-            return self._retry(self.kd.read_virtual_all, addr, n)
+            return self.kd.read_virtual_all(addr, n)
         out = b""
         while len(out) < n:
             cur = addr + len(out)
             page = cur & ~0xFFF
             if page not in self.vpages:
-                self.vpages[page] = self._retry(self.kd.read_virtual_all, page, 0x1000)
+                self.vpages[page] = self.kd.read_virtual_all(page, 0x1000)
             chunk = min(n - len(out), 0x1000 - (cur & 0xFFF))
             out += self.vpages[page][cur & 0xFFF:(cur & 0xFFF) + chunk]
         return out
@@ -270,7 +258,7 @@ class Target:
     def _phys(self, pa, n):
         out = b""
         while len(out) < n:
-            st, d = self._retry(self.kd.read_physical, pa + len(out), min(3944, n - len(out)))
+            st, d = self.kd.read_physical(pa + len(out), min(3944, n - len(out)))
             if not d:
                 raise KdError("physical read failed at %#x" % (pa + len(out)))
             out += d
@@ -735,6 +723,24 @@ def check_user_breakpoint(kd, t, types, syms, info):
     print("user-mode bp at %#x hit in explorer's ticker thread" % user_rip)
 
 
+def patient(kd):
+    """The machine running the VM is shared and can starve QEMU past kdmini's
+    10 s ACK wait.  Resend the same request (same packet id, as a debugger
+    does after a timeout) up to twice before giving up."""
+    request = kd.request
+
+    def request_again(*args, **kwargs):
+        for attempt in range(3):
+            try:
+                return request(*args, **kwargs)
+            except KdError as e:
+                if attempt == 2 or "no ACK" not in str(e):
+                    raise
+                print("resending after a link timeout:", e)
+    kd.request = request_again
+    return kd
+
+
 def main():
     types = Types(PDB)
     syms = publics(PDB, EXE)
@@ -756,6 +762,7 @@ def main():
                 time.sleep(0.1)             # READY can precede QEMU's listen()
         if kd is None:
             kd = Kd(vm.endpoint)
+        patient(kd)
         try:
             check_boot_and_heartbeat(kd)
             brk = StateChange(kd.breakin())
