@@ -105,6 +105,7 @@ static int read_ptr(struct search *s, const char *ptr_file, char *out, size_t le
 	const char *v = buf;
 	if (strncasecmp(v, "MSG:", 4) == 0) {
 		symp_log(s->p, "SYMSRV:  %s: file.ptr says: %.200s", s->id->name, v + 4);
+		snprintf(s->refused, sizeof s->refused, "the store says: %.400s", v + 4);
 		return -1;
 	}
 	if (strncasecmp(v, "PATH:", 5) == 0)

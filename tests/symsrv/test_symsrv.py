@@ -121,6 +121,8 @@ def main():
         rc, ikey, _ = run_tool(tool, "imagekey", dlls[0], env=env)
         dll0 = os.path.basename(dlls[0])
         put("srv2", "%s/%s/%s" % (dll0, ikey, dll0), open(dlls[0], "rb").read())
+        # A pointer file that explains instead of pointing.
+        put("srv1", "withheld.pdb/%s/file.ptr" % keys[0], b"MSG: withheld by policy\r\n")
         # A two-tier server (index2.txt at its root: na/name/key/name).
         put("srv3", "index2.txt", b"")
         put("srv3", "sy/symtest.pdb/%s/symtest.pdb" % keys[0], pdb_bytes[0])
@@ -163,6 +165,11 @@ def main():
         check(rc == 1 and out.startswith("ERROR %d " % SYM_E_NOTFOUND),
               "404 everywhere -> not found (%s)" % out)
         check(not tree(cache404), "nothing left in the cache after 404s: %s" % sorted(tree(cache404)))
+
+        _, g0, a0 = rsds(open(dlls[0], "rb").read())
+        rc, out, err = run_tool(tool, "findpdb", only1, "withheld.pdb", g0.hex(), str(a0), env=env)
+        check(rc == 1 and "file.ptr says:  withheld by policy" in err and "withheld by policy" in out,
+              "file.ptr MSG: reported, nothing found (%s)" % out)
 
         cache3 = os.path.join(tmp, "cache3")
         rc, out, _ = run_tool(tool, "find", "srv*%s*%s/srv3" % (cache3, base), dlls[0], env=env)
