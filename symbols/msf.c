@@ -40,6 +40,8 @@ int msf_open(msf *m, const uint8_t *data, size_t len, char *err, size_t errlen)
 	memset(m, 0, sizeof *m);
 	if (len >= sizeof msf2_magic - 1 && memcmp(data, msf2_magic, sizeof msf2_magic - 1) == 0)
 		return msf_bad(m, err, errlen, "PDB 2.00 (small MSF) files are not supported, only MSF 7.00");
+	if (len >= 4 && memcmp(data, "MSCF", 4) == 0)
+		return msf_bad(m, err, errlen, "this is a CAB archive (a compressed .pd_ from a symbol server); expand it first");
 	if (len < 56 || memcmp(data, msf7_magic, sizeof msf7_magic) != 0)
 		return msf_bad(m, err, errlen, "no MSF 7.00 signature");
 	m->data = data;

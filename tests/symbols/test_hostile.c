@@ -267,6 +267,9 @@ int main(int argc, char **argv)
 	c[5] ^= 0x20;
 	CHECK(try_pdb(c, len, err, sizeof err) == SYM_E_FORMAT && strstr(err, "signature"), "%s", err);
 	printf("bad magic: %s\n", err);
+	memcpy(c, "MSCF\0\0\0\0", 8);
+	CHECK(try_pdb(c, len, err, sizeof err) == SYM_E_FORMAT && strstr(err, "CAB"), "%s", err);
+	printf("CAB: %s\n", err);
 	memcpy(c, "Microsoft C/C++ program database 2.00\r\n\x1a" "JG\0\0", 44);
 	CHECK(try_pdb(c, len, err, sizeof err) == SYM_E_FORMAT && strstr(err, "2.00"), "%s", err);
 	printf("PDB 2.00: %s\n", err);
