@@ -222,6 +222,9 @@ int kd_lang_run_file(kd_session *s, const char *path, const char *args)
 	L->script_depth++;
 	int rc = 0;
 	const char *pos = text, *cmd;
+	/* Scripts saved by Windows editors may start with a UTF-8 BOM. */
+	if (n >= 3 && (uint8_t)text[0] == 0xef && (uint8_t)text[1] == 0xbb && (uint8_t)text[2] == 0xbf)
+		pos += 3;
 	size_t len;
 	char *one = malloc(SCRIPT_MAX + 1);
 	if (!one)

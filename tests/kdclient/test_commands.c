@@ -265,7 +265,7 @@ int main(void)
 	{
 		char path[] = "/tmp/kdtest_scriptXXXXXX";
 		int fd = mkstemp(path);
-		const char *text = "$$ comment line\n.echo first\n.if (1)\n{\n  .echo block\n}\n.else\n{\n  .echo never\n}\n";
+		const char *text = "\xef\xbb\xbf$$ comment line\r\n.echo first\r\n.if (1)\n{\n  .echo block\n}\n.else\n{\n  .echo never\n}\n";
 		if (fd >= 0) {
 			ssize_t wr = write(fd, text, strlen(text));
 			(void)wr;
