@@ -145,9 +145,20 @@ static void base_value(const pdb_type *t, uint64_t v, char *out, size_t len)
 	}
 }
 
-/* The text after "name : " for a member of type ti at byte off. */
+/* The text after "name : " for a member of type ti at byte off.  nest
+ * counts array-in-array steps: a hostile PDB may make an array its own
+ * element type. */
+static void value_text_n(struct dt *d, uint32_t ti, uint64_t off, const pdb_member *mem,
+                         char *out, size_t len, int nest);
+
 static void value_text(struct dt *d, uint32_t ti, uint64_t off, const pdb_member *mem, char *out,
                        size_t len)
+{
+	value_text_n(d, ti, off, mem, out, len, 0);
+}
+
+static void value_text_n(struct dt *d, uint32_t ti, uint64_t off, const pdb_member *mem,
+                         char *out, size_t len, int nest)
 {
 	pdb_type t;
 	char tn[256] = "";
@@ -179,6 +190,10 @@ static void value_text(struct dt *d, uint32_t ti, uint64_t off, const pdb_member
 		}
 		char bits[70];
 		unsigned n = t.bit_len < 64 ? t.bit_len : 64;
+		if (n == 0 || t.bit_pos + n > 64) {
+			snprintf(out, len, "<bad bitfield>");
+			return;
+		}
 		for (unsigned i = 0; i < n; i++)
 			bits[i] = (v >> (t.bit_pos + n - 1 - i)) & 1 ? '1' : '0';
 		bits[n] = 0;
@@ -241,7 +256,10 @@ static void value_text(struct dt *d, uint32_t ti, uint64_t off, const pdb_member
 			return;
 		}
 		char first[256];
-		value_text(d, eti, off, NULL, first, sizeof first);
+		if (nest >= 8)
+			snprintf(first, sizeof first, "...");
+		else
+			value_text_n(d, eti, off, NULL, first, sizeof first, nest + 1);
 		snprintf(out, len, "[%" PRIu64 "] %s", t.count, first);
 		return;
 	}
