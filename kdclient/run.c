@@ -550,9 +550,15 @@ static int run_loop(kd_session *s, run_plan *p, int resume_first)
 		int rc = wait_stop(s, p, &ev);
 		if (rc < 0)
 			return rc;
-		p->breakin_sent = 0;
-		if (!handle_stop(s, p, &ev))
+		/* A break-in that met a stop we continue by ourselves (module
+		 * load, a gc breakpoint) was eaten by that stop: the target drops
+		 * a 0x62 seen while stopped.  Keep it pending so it is sent again. */
+		if (!handle_stop(s, p, &ev)) {
+			p->breakin_sent = 0;
 			break;
+		}
+		if (p->breakin_sent)
+			p->breakin_at = 0;
 	}
 	fflush(stdout);
 	return 0;
