@@ -151,6 +151,13 @@ void world_sched_init(void)
     __asm__ volatile("sidt %0" : "=m"(idtr));
     pcr->GdtBase = (PVOID)gdtr.base;
     pcr->IdtBase = (PVOID)idtr.base;
+    /* TssBase from the 16-byte TSS descriptor at selector 0x40. */
+    if (gdtr.limit >= 0x40 + 15) {
+        const UCHAR *d = (const UCHAR *)gdtr.base + 0x40;
+        pcr->TssBase = (PVOID)(d[2] | (ULONG64)d[3] << 8 | (ULONG64)d[4] << 16 |
+                               (ULONG64)d[7] << 24 | (ULONG64)(d[8] | d[9] << 8 | d[10] << 16 |
+                                                                (ULONG)d[11] << 24) << 32);
+    }
     pcr->Self = pcr;
     pcr->CurrentPrcb = prcb;
     pcr->Used_Self = pcr;

@@ -403,6 +403,28 @@ def check_kdbg(kd, t, types, syms, version):
     return d
 
 
+def check_processor(kd, t, types, syms, brk):
+    """GS base, control space 0/1/3 and the KPCR's own pointers agree."""
+    pcr = syms["KiInitialPcr"]
+    prcb = pcr + types.off("_KPCR", "Prcb")
+    st, gs = kd.read_msr(0xC0000101)
+    check(st == STATUS_SUCCESS and gs == pcr, "GS base %#x == nt!KiInitialPcr" % gs)
+    for sel, want, what in ((0, pcr, "KPCR"), (1, prcb, "KPRCB"), (3, brk.thread, "KTHREAD")):
+        st, dat = kd.read_control(sel, 8)
+        check(st == STATUS_SUCCESS and u64(dat, 0) == want, "control space %d = %s" % (sel, what))
+    raw = t.read(pcr, 0x40)
+    check(u64(raw, types.off("_KPCR", "Self")) == pcr, "KPCR.Self")
+    check(u64(raw, types.off("_KPCR", "CurrentPrcb")) == prcb, "KPCR.CurrentPrcb")
+    check(t.q(prcb + types.off("_KPRCB", "CurrentThread")) == brk.thread,
+          "KPRCB.CurrentThread is the stop's thread")
+    check(t.q(prcb + types.off("_KPRCB", "IdleThread")) == t.q(syms["KiInitialThread"]),
+          "KPRCB.IdleThread is nt!KiInitialThread")
+    st, sp = kd.read_control(2, 0x70)
+    check(u64(raw, types.off("_KPCR", "IdtBase")) == u64(sp, 0x68), "KPCR.IdtBase == IDTR base")
+    check(u64(raw, types.off("_KPCR", "GdtBase")) == u64(sp, 0x58), "KPCR.GdtBase == GDTR base")
+    check(u64(raw, types.off("_KPCR", "TssBase")) >> 44 == 0xFFFFF, "KPCR.TssBase in the kernel")
+
+
 def walk_list(t, head, link_off, limit=64):
     out = []
     e = t.q(head)
@@ -770,6 +792,7 @@ def main():
             v = kd.get_version()
             check(v["flags"] & 2, "GetVersion64 DATA flag (DebuggerDataList valid)")
             d = check_kdbg(kd, t, types, syms, v)
+            check_processor(kd, t, types, syms, brk)
             t.cache(True)                       # stopped: structures do not change
             check_modules(t, types, u64(d, 0x48))
             info = check_processes(t, types, u64(d, 0x50), syms_sorted, unw)
