@@ -148,6 +148,9 @@ int pdb_type_record(pdb_file *pdb, uint32_t ti, uint16_t *leaf,
                     const uint8_t **body, uint32_t *len);
 /* CodeView numeric leaf at c; value as unsigned and signed. */
 int pdb_read_numeric(sym_cursor *c, uint64_t *u, int64_t *s);
+/* Qualified name of an MSVC C++ decorated name into out; its length, or
+ * 0 when the form is not one handled (then keep the decorated name). */
+size_t pdb_undecorate_msvc(const char *raw, char *out, size_t cap);
 /* Basic type (< 0x1000) names. */
 const char *pdb_basic_name(uint32_t ti);
 const char *pdb_basic_c_name(uint32_t ti);

@@ -254,27 +254,33 @@ static int load_symbols(pdb_file *pdb)
 	pdb->syms = sv.v;
 	pdb->nsyms = sv.n;
 
-	/* x86 publics carry C decoration; WinDbg shows them undecorated */
-	if (pdb->machine == PE_MACHINE_I386) {
-		size_t pool = 0;
-		for (uint32_t i = 0; i < sv.n; i++)
-			if (sv.v[i].kind == PDB_SYM_PUBLIC)
-				pool += x86_undecorated_len(sv.v[i].raw_name) + 1;
-		pdb->names_pool = malloc(pool + 1);
-		if (!pdb->names_pool)
-			return pdb_fail(pdb, SYM_E_NOMEM, "out of memory");
-		char *p = pdb->names_pool;
-		for (uint32_t i = 0; i < sv.n; i++) {
-			if (sv.v[i].kind != PDB_SYM_PUBLIC)
-				continue;
-			size_t k = x86_undecorated_len(sv.v[i].raw_name);
-			if (!k)
-				continue;
-			memcpy(p, sv.v[i].raw_name + 1, k);
+	/* Publics carry decoration (x86 C: _foo@8; C++: ?foo@ns@@...); WinDbg
+	 * shows them undecorated, and so they match the procedure names.
+	 * An undecorated C++ name is at most twice the decorated one. */
+	int x86 = pdb->machine == PE_MACHINE_I386;
+	size_t pool = 0;
+	for (uint32_t i = 0; i < sv.n; i++)
+		if (sv.v[i].kind == PDB_SYM_PUBLIC)
+			pool += 2 * strlen(sv.v[i].raw_name) + 2;
+	pdb->names_pool = malloc(pool + 1);
+	if (!pdb->names_pool)
+		return pdb_fail(pdb, SYM_E_NOMEM, "out of memory");
+	char *p = pdb->names_pool, *end = pdb->names_pool + pool + 1;
+	for (uint32_t i = 0; i < sv.n; i++) {
+		if (sv.v[i].kind != PDB_SYM_PUBLIC)
+			continue;
+		const char *raw = sv.v[i].raw_name;
+		size_t k = 0;
+		if (raw[0] == '?') {
+			k = pdb_undecorate_msvc(raw, p, (size_t)(end - p));
+		} else if (x86 && (k = x86_undecorated_len(raw)) != 0) {
+			memcpy(p, raw + 1, k);
 			p[k] = 0;
-			sv.v[i].name = p;
-			p += k + 1;
 		}
+		if (!k)
+			continue;
+		sv.v[i].name = p;
+		p += k + 1;
 	}
 	return build_indexes(pdb);
 fail:

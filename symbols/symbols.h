@@ -181,8 +181,10 @@ typedef enum pdb_symbol_kind {
 
 typedef struct pdb_symbol {
 	pdb_symbol_kind kind;
-	const char *name;       /* as WinDbg shows it: x86 C decoration
-	                           stripped (_foo@8 -> foo) for publics */
+	const char *name;       /* as WinDbg shows it: for publics x86 C
+	                           decoration stripped (_foo@8 -> foo) and
+	                           plain C++ names reduced to the qualified
+	                           name (?f@C@@QEAAXXZ -> C::f) */
 	const char *raw_name;   /* exactly as stored (decorated) */
 	uint32_t rva;
 	uint32_t size;          /* function length; 0 when unknown */

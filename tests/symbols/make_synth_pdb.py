@@ -120,6 +120,9 @@ def main():
     streams[6] = (sym(S_PUB32, struct.pack('<IIH', 2, 0x10, 1) + z('_pub_func@8')) +
                   sym(S_PUB32, struct.pack('<IIH', 2, 0x18, 1) + z('@fast_func@4')) +
                   sym(S_PUB32, struct.pack('<IIH', 2, 0x40, 1) + z('?cxx@@YAXXZ')) +
+                  sym(S_PUB32, struct.pack('<IIH', 2, 0x44, 1) + z('?Method@Klass@ns@@QAEXXZ')) +
+                  sym(S_PUB32, struct.pack('<IIH', 2, 0x48, 1) + z('??1Klass@@QAE@XZ')) +
+                  sym(S_PUB32, struct.pack('<IIH', 2, 0x4c, 1) + z('??$tmpl@H@@YAXXZ')) +
                   sym(S_GDATA32, struct.pack('<IIH', 0x1002, 0x100, 2) + z('g_big')) +
                   # filler so this stream spans several (shuffled) blocks
                   b''.join(sym(S_PUB32, struct.pack('<IIH', 0, 0x100 + 4 * i, 1) + z('filler_%d' % i))

@@ -63,6 +63,12 @@ int main(int argc, char **argv)
 	CHECK(pdb_lookup_symbol(pdb, "fast_func", &s) == 0 && s.rva == 0 && strcmp(s.raw_name, "@fast_func@4") == 0,
 	      "fastcall public in dropped code: rva %#x", s.rva);
 	CHECK(pdb_find_symbol(pdb, "?cxx@@YAXXZ", &rva) == 0 && rva == 0x5420, "C++ public %#x", rva);
+	CHECK(pdb_symbol_at(pdb, 0x5420, &name, &disp) == 0 && strcmp(name, "cxx") == 0, "C++ public shown as %s",
+	      name ? name : "-");
+	CHECK(pdb_lookup_symbol(pdb, "ns::Klass::Method", &s) == 0 && s.rva == 0x5424, "qualified C++ name");
+	CHECK(pdb_lookup_symbol(pdb, "Klass::~Klass", &s) == 0 && s.rva == 0x5428, "destructor");
+	CHECK(pdb_lookup_symbol(pdb, "??$tmpl@H@@YAXXZ", &s) == 0 && strcmp(s.name, s.raw_name) == 0,
+	      "templates stay decorated: %s", s.name);
 	CHECK(pdb_lookup_symbol(pdb, "g_big", &s) == 0 && s.rva == 0x8100 && pdb_type_size(pdb, s.type_index) == 0x10008,
 	      "g_big %#x", s.rva);
 	/* the symbol record stream is spread over non-consecutive blocks */
