@@ -23,9 +23,7 @@
  * target). */
 static int symbolize_safe(kd_session *s, uint64_t addr, char *buf, size_t len)
 {
-	int rc = kd_symbolize(s, addr, buf, len);
-	kd_fmt_sanitize(buf);
-	return rc;
+	return kd_lang_symbolize(s, addr, buf, len);
 }
 
 static int dis_symbolize(void *ctx, uint64_t addr, char *buf, size_t len)

@@ -257,10 +257,9 @@ static int do_dump(kd_session *s, const dump_kind *k, const char *args, int phys
 				int ok = valid[0] && valid[unit - 1];
 				uint64_t v = ok ? kd_fmt_le(buf, unit) : 0;
 				char sym[256] = "";
-				if (ok && kd_symbolize(s, unit == 4 ? (uint64_t)(int64_t)(int32_t)v : v,
-						       sym, sizeof sym) != 1)
+				if (ok && kd_lang_symbolize(s, unit == 4 ? (uint64_t)(int64_t)(int32_t)v : v,
+							    sym, sizeof sym) != 1)
 					sym[0] = 0;
-				kd_fmt_sanitize(sym);
 				kd_fmt_ptrsym_line(line, sizeof line, ps, a, unit, v, ok, sym);
 				break;
 			}

@@ -332,9 +332,7 @@ static int pf_read(void *ctx, uint64_t addr, void *buf, size_t len, size_t *got)
 
 static int pf_sym(void *ctx, uint64_t addr, char *buf, size_t len)
 {
-	int rc = kd_symbolize((kd_session *)ctx, addr, buf, len);
-	kd_fmt_sanitize(buf);
-	return rc;
+	return kd_lang_symbolize((kd_session *)ctx, addr, buf, len);
 }
 
 /* DML to plain text, in place: <tags> removed, &lt; &gt; &amp; &quot;

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "cmdline.h"
+#include "format.h"
 #include "script.h"
 #include "session.h"
 #include "symbols/symbols.h"
@@ -151,6 +152,22 @@ void kd_lang_env(kd_session *s, kd_expr_env *env)
 	env->read_memory = env_mem;
 	env->resolve_symbol = env_sym;
 	env->get_pseudo = env_pseudo;
+}
+
+int kd_lang_symbolize(kd_session *s, uint64_t addr, char *buf, size_t len)
+{
+	kd_target *t = kd_session_target(s);
+	int rc;
+	if (t && kd_ptr_size(t) == 4) {
+		uint32_t lo = (uint32_t)addr;
+		rc = kd_symbolize(s, (uint64_t)(int64_t)(int32_t)lo, buf, len);
+		if (rc != 1)
+			rc = kd_symbolize(s, lo, buf, len);
+	} else {
+		rc = kd_symbolize(s, addr, buf, len);
+	}
+	kd_fmt_sanitize(buf);
+	return rc;
 }
 
 int kd_lang_eval_fn(void *session, const char *text, uint64_t *value,

@@ -68,6 +68,14 @@ int kd_lang_expand_aliases(kd_session *s, const char *cmd, char *out, size_t out
  */
 void kd_lang_env(kd_session *s, kd_expr_env *env);
 
+/*
+ * kd_symbolize for E2's output: the name made terminal-safe (export names
+ * come from the target), and on 32-bit targets both spellings of an
+ * address tried (modules may be recorded sign-extended, ffffffff`80100000,
+ * while users type 80100000).  1 when a symbol was found.
+ */
+int kd_lang_symbolize(kd_session *s, uint64_t addr, char *buf, size_t len);
+
 /* kd_eval as a kd_expr_eval_fn (ctx = kd_session *), for kd_expr_range. */
 int kd_lang_eval_fn(void *session, const char *text, uint64_t *value,
 		    const char **end, char *err, size_t errlen);
