@@ -13,7 +13,6 @@
 #include "format.h"
 #include "script.h"
 #include "session.h"
-#include "symbols/symbols.h"
 
 static void lang_destroy(struct kd_lang_state *st)
 {
@@ -58,100 +57,6 @@ int kd_lang_expand_aliases(kd_session *s, const char *cmd, char *out, size_t out
 	int rc = kd_alias_expand(tab, n, cmd, out, outlen);
 	free(tab);
 	return rc;
-}
-
-/* ---- evaluator environment ---- */
-
-static int env_reg(void *ctx, const char *name, uint64_t *v)
-{
-	kd_session *s = ctx;
-	kd_context c;
-	if (kd_session_get_context(s, &c) < 0)
-		return -1;
-	return kd_context_get(&c, name, v) < 0 ? -1 : 0;
-}
-
-static int env_mem(void *ctx, uint64_t addr, void *buf, size_t len)
-{
-	kd_session *s = ctx;
-	kd_target *t = kd_session_target(s);
-	if (!t)
-		return -1;
-	return kd_read(t, addr, buf, len) < 0 ? -1 : 0;
-}
-
-static int env_sym(void *ctx, const char *name, uint64_t *v)
-{
-	kd_session *s = ctx;
-	struct sym_modset *set = kd_session_symbols(s);
-	if (!set)
-		return -1;
-	return sym_modset_lookup(set, name, v) < 0 ? -1 : 0;
-}
-
-static int env_pseudo(void *ctx, const char *name, uint64_t *v)
-{
-	kd_session *s = ctx;
-	int ti = kd_expr_treg_index(name);
-	if (ti >= 0) {
-		*v = kd_session_tregs(s)[ti];
-		return 0;
-	}
-	kd_target *t = kd_session_target(s);
-	kd_context c;
-	int have_ctx = kd_session_get_context(s, &c) == 0;
-	if (!strcasecmp(name, "$ip") && have_ctx) {
-		*v = kd_context_pc(&c);
-		return 0;
-	}
-	if (!strcasecmp(name, "$csp") && have_ctx) {
-		*v = kd_context_sp(&c);
-		return 0;
-	}
-	if (!strcasecmp(name, "$retreg") && have_ctx)
-		return kd_context_get(&c, c.arch == KD_ARCH_X86 ? "eax" : "rax", v) < 0 ? -1 : 0;
-	if (!strcasecmp(name, "$ra") && have_ctx && t) {
-		/* The return address as seen at a function's first instruction
-		 * (where breakpoints on functions stop): the top stack slot. */
-		return kd_read_ptr(t, kd_context_sp(&c), v) < 0 ? -1 : 0;
-	}
-	if (t && t->ops->read_control_pointer) {
-		/* Control-space pointers (fact sheet: selector 0 KPCR, 1 KPRCB,
-		 * 3 current KTHREAD). */
-		unsigned sel = !strcasecmp(name, "$pcr") ? 0 : !strcasecmp(name, "$prcb") ? 1
-			     : !strcasecmp(name, "$thread") ? 3 : 99;
-		if (sel != 99)
-			return t->ops->read_control_pointer(t, kd_session_cpu(s), sel, v) < 0 ? -1 : 0;
-	}
-	if (!strcasecmp(name, "$exentry") || !strcasecmp(name, "$kernbase")) {
-		if (t && t->version.kern_base) {
-			*v = t->version.kern_base;
-			if (!strcasecmp(name, "$kernbase"))
-				return 0;
-			/* Entry point: AddressOfEntryPoint of nt's image. */
-			uint32_t lfanew, entry;
-			if (kd_read_u32(t, *v + 0x3c, &lfanew) == 0 && lfanew < 0x1000 &&
-			    kd_read_u32(t, *v + lfanew + 0x28, &entry) == 0) {
-				*v += entry;
-				return 0;
-			}
-		}
-		return -1;
-	}
-	return -1;
-}
-
-void kd_lang_env(kd_session *s, kd_expr_env *env)
-{
-	kd_target *t = kd_session_target(s);
-	memset(env, 0, sizeof *env);
-	env->ctx = s;
-	env->ptr_size = t ? kd_ptr_size(t) : 8;
-	env->radix = 16;
-	env->read_register = env_reg;
-	env->read_memory = env_mem;
-	env->resolve_symbol = env_sym;
-	env->get_pseudo = env_pseudo;
 }
 
 int kd_lang_symbolize(kd_session *s, uint64_t addr, char *buf, size_t len)

@@ -1,8 +1,10 @@
 /*
  * script.h - the command language's session state (struct kd_lang_state:
  * aliases, where the next d* / u continue, script nesting) and the pieces
- * the engine calls: alias expansion before each command, the evaluator
- * environment built on the session, script files.
+ * the engine calls: alias expansion before each command, script files,
+ * and the helpers E2's command files share (symbolize, evaluate ranges,
+ * disassemble a few lines).  The evaluator environment over the session
+ * is the engine's (eval.c: kd_eval).
  *
  * The state lives in the session's language slot (kd_session_lang), created
  * on first use by kd_lang().
@@ -57,16 +59,6 @@ struct kd_lang_state *kd_lang(kd_session *s);
 int kd_lang_expand_aliases(kd_session *s, const char *cmd, char *out, size_t outlen);
 
 /* The pure core, kd_alias_expand, is in cmdline.h. */
-
-/*
- * An evaluator environment reading the session: registers of the current
- * context, memory of the current view, symbols of the module set,
- * $t0..$t19 (kd_session_tregs), $ip, $csp, $retreg, $ra (first stack slot
- * on x86/x64 at function entry is not assumed: $ra is read from [rsp] only
- * when the session cannot do better), $exentry and friends.  The engine's
- * kd_eval can be: kd_lang_env(s, &env); return kd_expr_eval(&env, ...).
- */
-void kd_lang_env(kd_session *s, kd_expr_env *env);
 
 /*
  * kd_symbolize for E2's output: the name made terminal-safe (export names
