@@ -526,7 +526,17 @@ static int x_one(void *ctx, const sym_match *m)
 	kd_sym_out_name(c->s, sym_module_name(m->module));
 	kd_out(c->s, "!");
 	kd_sym_out_name(c->s, m->name);
-	kd_out(c->s, m->is_code ? " (<no parameter info>)\n" : " = <no type information>\n");
+	char val[512];
+	pdb_file *pdb = m->is_export ? NULL : sym_module_pdb(m->module);
+	if (m->is_code)
+		kd_out(c->s, " (<no parameter info>)\n");
+	else if (pdb && m->type_index &&
+	         kd_sym_value_at(c->s, pdb, m->type_index, m->addr, val, sizeof val) == 0) {
+		kd_out(c->s, " = ");
+		kd_sym_out_name(c->s, val);
+		kd_out(c->s, "\n");
+	} else
+		kd_out(c->s, " = <no type information>\n");
 	c->count++;
 	return 0;
 }

@@ -17,5 +17,10 @@ const char *kd_sym_addr(kd_session *s, uint64_t v, char buf[32]);
 void kd_sym_out_name(kd_session *s, const char *text);
 
 int kd_cmd_dt(kd_session *s, const char *name, const char *args);
+/* The value of a variable of PDB type ti at addr, as dt prints it after
+ * "name : " (x uses it for typed data).  0, or negative when unreadable. */
+struct pdb;
+int kd_sym_value_at(kd_session *s, struct pdb *pdb, uint32_t ti, uint64_t addr, char *out,
+                    size_t len);
 
 #endif

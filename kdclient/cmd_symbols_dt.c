@@ -293,6 +293,27 @@ static void value_text_n(struct dt *d, uint32_t ti, uint64_t off, const pdb_memb
 	}
 }
 
+int kd_sym_value_at(kd_session *s, struct pdb *pdb, uint32_t ti, uint64_t addr, char *out,
+                    size_t len)
+{
+	uint8_t buf[256];
+	struct dt d = { .s = s, .pdb = pdb, .ps = kd_sym_ptr_size(s), .have_addr = 1, .addr = addr,
+	                .buf = buf };
+	kd_target *t = kd_session_target(s);
+	uint64_t size = pdb_type_size(pdb, ti);
+	if (!t || !size)
+		return -1;
+	/* Scalars, pointers and small structs (LIST_ENTRY) are all x shows. */
+	size_t want = size < sizeof buf ? (size_t)size : sizeof buf;
+	size_t got = 0;
+	t->ops->read_virtual(t, addr, buf, want, &got);
+	if (got < want)
+		return -1;
+	d.buflen = got;
+	value_text(&d, ti, 0, NULL, out, len);
+	return 0;
+}
+
 /* Does member name match one requested field ("Pcb" or "Pcb.Header")?
  * WinDbg matches field names by prefix; '*' patterns as wildcards. */
 static const char *field_match(const char *want, const char *name, int *match)

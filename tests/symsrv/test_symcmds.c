@@ -185,7 +185,7 @@ int main(int argc, char **argv)
 	         fn & 0xffffffff);
 	EQ("x symtest!SymTestAdd", want);
 	EQ("x symtest!symtestadd", want);
-	HAS("x symtest!SymTestCount*", "symtest!SymTestCounter = <no type information>\n");
+	HAS("x symtest!SymTestCount*", "symtest!SymTestCounter = 0n0\n");
 	snprintf(cmd, sizeof cmd, "ln %" PRIx64, fn + 2);
 	snprintf(want, sizeof want, "(fffff800`%08" PRIx64 ")   symtest!SymTestAdd+0x2   |  (",
 	         fn & 0xffffffff);
