@@ -149,7 +149,9 @@ static int process_cb(void *ctx, const nt_process *p)
 	proc_ctx *pc = ctx;
 	if (kd_session_interrupted(pc->s))
 		return 1;
-	if (pc->image && strcasecmp(pc->image, p->image) != 0)
+	/* ImageFileName keeps 15 bytes: a longer name matches on those */
+	if (pc->image && strcasecmp(pc->image, p->image) != 0 &&
+	    !(strlen(p->image) == 15 && strncasecmp(pc->image, p->image, 15) == 0))
 		return 0;
 	if (pc->want_pid_set && p->pid != pc->want_pid)
 		return 0;
