@@ -243,8 +243,10 @@ int kdcom_send_packet(kdcom *l, uint16_t type, const void *payload, size_t len, 
  * RESET) are re-ACKed and dropped; bad packets get a RESEND; control
  * packets are handled inside and never ACKed. DEBUG_IO, FILE_IO, TRACE_IO
  * are returned like any other data packet (the caller answers GetString
- * and FILE_IO, see kdpkt_*). Returns 0 with *out filled, KDT_E_TIMEOUT,
- * KDT_E_CLOSED, KDT_E_IO. */
+ * and FILE_IO, see kdpkt_*). A timeout of 0 polls: bytes already waiting
+ * are read once. A partial frame survives short timeouts; it is dropped
+ * (and a RESEND sent) only after a gap of one ACK timeout inside it.
+ * Returns 0 with *out filled, KDT_E_TIMEOUT, KDT_E_CLOSED, KDT_E_IO. */
 int kdcom_recv_packet(kdcom *l, kdcom_packet *out, int timeout_ms);
 
 /* Request/reply helper for STATE_MANIPULATE: send `req` (len bytes, a
