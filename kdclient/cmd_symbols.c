@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cmd_symbols.h"
@@ -89,6 +90,37 @@ static void print_sympath(kd_session *s)
 		kd_out(s, "WARNING: no symbol path; try .symfix to use the public symbol server\n");
 }
 
+/* After a change, WinDbg checks each element: local directories now,
+ * stores and servers when first used ("Deferred"). */
+static void print_validation(kd_session *s)
+{
+	sym_path *p = kd_modules_sympath(s);
+	if (!p || !sym_path_element_count(p))
+		return;
+	kd_out(s, "\n************* Path validation summary **************\n");
+	kd_out(s, "%-33s%-14s%s\n", "Response", "Time (ms)", "Location");
+	for (size_t i = 0; i < sym_path_element_count(p); i++) {
+		const char *resp = "Deferred";
+		char loc[4200];
+		if (sym_path_element_kind(p, i) == SYM_ELEM_DIR) {
+			struct stat st;
+			resp = stat(sym_path_element_store(p, i, 0), &st) == 0 && S_ISDIR(st.st_mode) ? "OK"
+			                                                                             : "Error";
+			snprintf(loc, sizeof loc, "%s", sym_path_element_store(p, i, 0));
+		} else if (sym_path_element_kind(p, i) == SYM_ELEM_CACHE) {
+			snprintf(loc, sizeof loc, "cache*%s", sym_path_element_store(p, i, 0));
+		} else {
+			size_t n = (size_t)snprintf(loc, sizeof loc, "srv");
+			for (size_t j = 0; j < sym_path_element_store_count(p, i) && n < sizeof loc; j++)
+				n += (size_t)snprintf(loc + n, sizeof loc - n, "*%s",
+				                      sym_path_element_store(p, i, j));
+		}
+		kd_out(s, "%-47s", resp);
+		kd_sym_out_name(s, loc);
+		kd_out(s, "\n");
+	}
+}
+
 static int cmd_sympath(kd_session *s, const char *name, const char *args)
 {
 	const char *a = trim_args(args);
@@ -103,6 +135,9 @@ static int cmd_sympath(kd_session *s, const char *name, const char *args)
 			kd_err(s, "%s\n", kd_session_errmsg(s));
 			return -1;
 		}
+		print_sympath(s);
+		print_validation(s);
+		return 0;
 	}
 	print_sympath(s);
 	return 0;
@@ -121,6 +156,7 @@ static int cmd_symfix(kd_session *s, const char *name, const char *args)
 		return -1;
 	}
 	print_sympath(s);
+	print_validation(s);
 	return 0;
 }
 

@@ -135,9 +135,19 @@ int main(int argc, char **argv)
 
 	/* .sympath / !sym */
 	EQ(".sympath /nonexistent/syms", "Symbol search path is: /nonexistent/syms\n"
-	                                  "Expanded Symbol search path is: /nonexistent/syms\n");
-	EQ(".sympath+ cache*/tmp/c", "Symbol search path is: /nonexistent/syms;cache*/tmp/c\n"
-	                             "Expanded Symbol search path is: /nonexistent/syms;cache*/tmp/c\n");
+	                                  "Expanded Symbol search path is: /nonexistent/syms\n"
+	                                  "\n************* Path validation summary **************\n"
+	                                  "Response                         Time (ms)     Location\n"
+	                                  "Error                                          /nonexistent/syms\n");
+	EQ(".sympath+ srv*/tmp/c*https://example.invalid/s",
+	   "Symbol search path is: /nonexistent/syms;srv*/tmp/c*https://example.invalid/s\n"
+	   "Expanded Symbol search path is: /nonexistent/syms;srv*/tmp/c*https://example.invalid/s\n"
+	   "\n************* Path validation summary **************\n"
+	   "Response                         Time (ms)     Location\n"
+	   "Error                                          /nonexistent/syms\n"
+	   "Deferred                                       srv*/tmp/c*https://example.invalid/s\n");
+	EQ(".sympath", "Symbol search path is: /nonexistent/syms;srv*/tmp/c*https://example.invalid/s\n"
+	               "Expanded Symbol search path is: /nonexistent/syms;srv*/tmp/c*https://example.invalid/s\n");
 	HAS(".sympath srv*http://a*b", "URL");
 	EQ("!sym noisy", "noisy mode - symbol prompts on\n");
 	EQ("!sym quiet", "quiet mode - symbol prompts on\n");
