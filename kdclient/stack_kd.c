@@ -330,13 +330,59 @@ static const struct { const char *name; int reg; uint32_t off; unsigned size; } 
 	{ "SegSs", -4, 0x188, 2 },
 };
 
+/* x86 KTRAP_FRAME (NT's classic layout; offsets from the PDB when it has
+ * the type).  reg: X86_* index, or -1 eip, -2 efl, -3 cs, -4 HardwareEsp. */
+static const struct { const char *name; int reg; uint32_t off; } trap_fields_x86[] = {
+	{ "Edx", X86_EDX, 0x3c }, { "Ecx", X86_ECX, 0x40 }, { "Eax", X86_EAX, 0x44 },
+	{ "Edi", X86_EDI, 0x54 }, { "Esi", X86_ESI, 0x58 }, { "Ebx", X86_EBX, 0x5c },
+	{ "Ebp", X86_EBP, 0x60 }, { "Eip", -1, 0x68 }, { "SegCs", -3, 0x6c },
+	{ "EFlags", -2, 0x70 }, { "HardwareEsp", -4, 0x74 },
+};
+
+static int trap_context_x86(kd_session *s, uint64_t addr, kd_context *out, char *err, size_t errlen)
+{
+	pdb_file *pdb = kd_modules_pdb(s, "nt");
+	uint32_t ti = 0;
+	int have_type = pdb && pdb_find_type(pdb, "_KTRAP_FRAME", &ti) == 0;
+	uint8_t b[0x8c];
+	if (nt_session_read(s, addr, b, sizeof(b)) < 0) {
+		snprintf(err, errlen, "cannot read KTRAP_FRAME at %08llx", (unsigned long long)addr);
+		return -1;
+	}
+	if (kd_session_get_context(s, out) < 0 || out->arch != KD_ARCH_X86) {
+		memset(out, 0, sizeof(*out));
+		out->arch = KD_ARCH_X86;
+		out->size = 0x2cc;
+	}
+	stack_x86_regs r;
+	stack_x86_regs_from_context(&r, out->raw, out->size);
+	uint32_t cs = 0, hw_esp = 0, hw_esp_off = 0x74;
+	for (size_t i = 0; i < sizeof(trap_fields_x86) / sizeof(trap_fields_x86[0]); i++) {
+		uint32_t off = trap_fields_x86[i].off;
+		uint64_t o64;
+		if (have_type && pdb_type_field(pdb, ti, trap_fields_x86[i].name, &o64, NULL) == 0 && o64 + 4 <= sizeof(b))
+			off = (uint32_t)o64;
+		uint32_t v = (uint32_t)(b[off] | b[off + 1] << 8 | b[off + 2] << 16 | (uint32_t)b[off + 3] << 24);
+		switch (trap_fields_x86[i].reg) {
+		case -1: r.eip = v; break;
+		case -2: r.eflags = v; break;
+		case -3: cs = v & 0xffff; break;
+		case -4: hw_esp = v; hw_esp_off = off; break;
+		default: r.gpr[trap_fields_x86[i].reg] = v; break;
+		}
+	}
+	/* The CPU pushes ESP only on a privilege change: a trap from kernel
+	 * mode left the interrupted ESP just above EFlags. */
+	r.gpr[X86_ESP] = (cs & 1) ? hw_esp : (uint32_t)addr + hw_esp_off;
+	stack_x86_regs_to_context(&r, out->raw, out->size);
+	return 0;
+}
+
 int stack_kd_trap_context(kd_session *s, uint64_t addr, kd_context *out, char *err, size_t errlen)
 {
 	kd_target *t = kd_session_target(s);
-	if (t && t->version.arch == KD_ARCH_X86) {
-		snprintf(err, errlen, ".trap is implemented for x64 targets only");
-		return -1;
-	}
+	if (t && t->version.arch == KD_ARCH_X86)
+		return trap_context_x86(s, addr, out, err, errlen);
 	pdb_file *pdb = kd_modules_pdb(s, "nt");
 	uint32_t ti = 0;
 	int have_type = pdb && pdb_find_type(pdb, "_KTRAP_FRAME", &ti) == 0;

@@ -126,6 +126,29 @@ static void x86_stacks(void)
 	RUN("k = 12f200 12f108 401234", " # ChildEBP RetAddr  \n"
 	                               "00 0012f200 00402345 0x401234\n"
 	                               "01 0012f300 00000000 0x402345\n");
+	/* .trap: an x86 KTRAP_FRAME at 12e000 (kernel-mode trap: ESP is the
+	 * address after EFlags), then k continues from its EBP/EIP */
+	uint8_t *tf = m + 0x12e000;
+	p32(tf + 0x60, 0x12f200);   /* Ebp */
+	p32(tf + 0x68, 0x401234);   /* Eip */
+	p32(tf + 0x6c, 0x8);        /* SegCs: kernel */
+	p32(tf + 0x70, 0x202);      /* EFlags */
+	p32(tf + 0x5c, 0xb0b0);     /* Ebx */
+	outlen = 0;
+	kd_execute(S, ".trap 12e000");
+	kd_context c;
+	uint64_t v = 0, sp = 0;
+	kd_session_get_context(S, &c);
+	kd_context_get(&c, "ebx", &v);
+	kd_context_get(&c, "esp", &sp);
+	if (v != 0xb0b0 || sp != 0x12e074) {
+		fprintf(stderr, ".trap: ebx %llx esp %llx\n", (unsigned long long)v, (unsigned long long)sp);
+		failures++;
+	}
+	RUN("k", " # ChildEBP RetAddr  \n"
+	         "00 0012f200 00402345 0x401234\n"
+	         "01 0012f300 00000000 0x402345\n");
+	RUN(".trap", "");
 	kd_session_set_live(S, NULL);
 	kd_session_destroy(S);
 }
