@@ -118,7 +118,7 @@ static void print_process(kd_session *s, const nt_offsets *o, const nt_process *
 		snprintf(sess, sizeof(sess), "none");
 	else
 		snprintf(sess, sizeof(sess), "%u", p->session_id);
-	kd_out(s, "    SessionId: %s  Cid: %04llx    Peb: %llx  ParentCid: %04llx\n", sess,
+	kd_out(s, "    SessionId: %s  Cid: %04llx    Peb: %08llx  ParentCid: %04llx\n", sess,
 	       (unsigned long long)p->pid, (unsigned long long)p->peb, (unsigned long long)p->parent_pid);
 	char hc[32] = "<Data Not Accessible>";
 	if (p->object_table && o->ht_handle_count != NT_OFF_NONE) {
@@ -126,7 +126,7 @@ static void print_process(kd_session *s, const nt_offsets *o, const nt_process *
 		if (nt_session_read(s, p->object_table + o->ht_handle_count, c, 4) == 0)
 			snprintf(hc, sizeof(hc), "%u.", (unsigned)(c[0] | c[1] << 8 | c[2] << 16 | (unsigned)c[3] << 24));
 	}
-	kd_out(s, "    DirBase: %llx  ObjectTable: %s  HandleCount: %s\n", (unsigned long long)p->dirbase,
+	kd_out(s, "    DirBase: %08llx  ObjectTable: %s  HandleCount: %s\n", (unsigned long long)p->dirbase,
 	       fp(s, p->object_table, b), hc);
 	image_name(p->image, img, sizeof(img));
 	kd_out(s, "    Image: %s\n", img);
