@@ -61,6 +61,9 @@ KPRCB *KiProcessorBlock[1];
 KTHREAD *KiInitialThread;
 EPROCESS *PsIdleProcess;
 
+extern UCHAR KiBootStack[];
+#define KI_BOOT_STACK_SIZE 0x8000
+
 static KTHREAD *KiThreadTable[64];
 static ULONG KiThreadCount;
 static ULONG KiNextRun;
@@ -183,11 +186,17 @@ void world_sched_init(void)
 
     ETHREAD *idle = mm_alloc(sizeof(ETHREAD));
     KiInitThreadObject(idle, PsIdleProcess, 0);
-    ULONG64 rsp;
+    /* The idle thread runs on the core's boot stack: KiBootStack, 32 KiB
+     * (kernel/boot.S).  Check we are on it before believing the size. */
+    ULONG64 rsp, lo = (ULONG64)KiBootStack, hi = lo + KI_BOOT_STACK_SIZE;
     __asm__ volatile("mov %%rsp, %0" : "=r"(rsp));
-    idle->Tcb.InitialStack = (PVOID)((rsp + 0x3FFF) & ~0x3FFFull);
-    idle->Tcb.StackBase = idle->Tcb.InitialStack;
-    idle->Tcb.StackLimit = (PVOID)((ULONG64)idle->Tcb.InitialStack - 0x4000);
+    if (rsp < lo || rsp >= hi) {
+        hi = (rsp + 0x3FFF) & ~0x3FFFull;
+        lo = hi - 0x4000;
+    }
+    idle->Tcb.InitialStack = (PVOID)hi;
+    idle->Tcb.StackBase = (PVOID)hi;
+    idle->Tcb.StackLimit = (PVOID)lo;
     idle->Tcb.State = Running;
     idle->Tcb.Priority = 0;
     KiInitialThread = &idle->Tcb;

@@ -417,8 +417,15 @@ def check_processor(kd, t, types, syms, brk):
     check(u64(raw, types.off("_KPCR", "CurrentPrcb")) == prcb, "KPCR.CurrentPrcb")
     check(t.q(prcb + types.off("_KPRCB", "CurrentThread")) == brk.thread,
           "KPRCB.CurrentThread is the stop's thread")
-    check(t.q(prcb + types.off("_KPRCB", "IdleThread")) == t.q(syms["KiInitialThread"]),
+    idle = t.q(syms["KiInitialThread"])
+    check(t.q(prcb + types.off("_KPRCB", "IdleThread")) == idle,
           "KPRCB.IdleThread is nt!KiInitialThread")
+    base = t.q(idle + types.off("_KTHREAD", "StackBase"))
+    check(t.q(idle + types.off("_KTHREAD", "StackLimit")) == syms["KiBootStack"],
+          "the idle thread's stack is the boot stack (nt!KiBootStack)")
+    st, ctx = kd.get_context()
+    rsp = u64(ctx, 0x98)
+    check(syms["KiBootStack"] <= rsp < base, "breakin RSP %#x within the idle thread's stack" % rsp)
     st, sp = kd.read_control(2, 0x70)
     check(u64(raw, types.off("_KPCR", "IdtBase")) == u64(sp, 0x68), "KPCR.IdtBase == IDTR base")
     check(u64(raw, types.off("_KPCR", "GdtBase")) == u64(sp, 0x58), "KPCR.GdtBase == GDTR base")
