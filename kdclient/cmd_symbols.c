@@ -665,7 +665,7 @@ const kd_command kd_commands_symbols[] = {
 	{ "lm", cmd_lm, KD_CMD_PREFIX, "lm [v] [o] [m pattern] [a address]", "list loaded modules" },
 	{ "x", cmd_x, KD_CMD_NEEDS_STOP, "x module!pattern", "list symbols matching a pattern" },
 	{ "ln", cmd_ln, KD_CMD_NEEDS_STOP, "ln [address]", "nearest symbols" },
-	{ "dt", kd_cmd_dt, KD_CMD_NEEDS_STOP, "dt [-r[N]] [-v] [-b] module!Type [address] [field]",
+	{ "dt", kd_cmd_dt, KD_CMD_NEEDS_STOP, "dt [-r[N]] [-v] [-l list.Flink] module!Type [address] [field]",
 	  "display a type (and memory as that type)" },
 	{ 0 },
 };

@@ -455,13 +455,74 @@ static int is_member_name(struct dt *d, uint32_t ti, const char *word)
 	return 0;
 }
 
+/* The object at d->addr into d->buf (allocated once, size bytes). */
+static int read_object(struct dt *d, uint64_t size)
+{
+	kd_target *tg = kd_session_target(d->s);
+	if (!d->buf)
+		d->buf = calloc(1, size ? (size_t)size : 1);
+	if (!d->buf || !tg) {
+		kd_err(d->s, "no target\n");
+		return -1;
+	}
+	size_t got = 0;
+	memset(d->buf, 0, size ? (size_t)size : 1);
+	tg->ops->read_virtual(tg, d->addr, d->buf, (size_t)size, &got);
+	d->buflen = got;
+	if (got == 0 && size) {
+		char a[32];
+		kd_err(d->s, "Memory read error %s\n", kd_sym_addr(d->s, d->addr, a));
+		return -1;
+	}
+	return 0;
+}
+
+#define DT_MAX_LIST 4096
+
+/* dt -l Links.Flink: each element, then the next one through the pointer
+ * at that field (which points at the same field of the next element),
+ * until the list comes back to the first element or ends. */
+static int dt_list(struct dt *d, uint32_t ti, uint64_t size, const char *field,
+                   const char **fields, int nfields)
+{
+	uint64_t loff;
+	if (pdb_type_field(d->pdb, ti, field, &loff, NULL) < 0) {
+		kd_out(d->s, "Cannot find specified field members.\n");
+		return -1;
+	}
+	uint64_t start = d->addr;
+	int rc = 0;
+	for (int count = 0; count < DT_MAX_LIST && !kd_session_interrupted(d->s); count++) {
+		char a[32];
+		if (read_object(d, size) < 0) {
+			rc = -1;
+			break;
+		}
+		kd_sym_out_name(d->s, field);
+		kd_out(d->s, " at 0x%s\n---------------------------------------------\n",
+		       kd_sym_addr(d->s, d->addr, a));
+		dt_members(d, ti, 0, 0, fields, nfields);
+		kd_out(d->s, "\n");
+		uint64_t next;
+		if (get(d, loff, d->ps, &next) < 0 || !next)
+			break;
+		if (d->ps == 4)
+			next = (uint64_t)(int64_t)(int32_t)(uint32_t)next;
+		if (next - loff == start)
+			break;
+		d->addr = next - loff;
+	}
+	free(d->buf);
+	return rc;
+}
+
 int kd_cmd_dt(kd_session *s, const char *name, const char *args)
 {
 	char tok[16][256];
 	(void)name;
 	int n = kd_sym_split(args, tok, 16);
 	struct dt d = { .s = s, .ps = kd_sym_ptr_size(s) };
-	const char *type = NULL, *addr_text = NULL;
+	const char *type = NULL, *addr_text = NULL, *list_field = NULL;
 	const char *fields[DT_MAX_FIELDS];
 	int nfields = 0;
 	int words[16], nwords = 0;
@@ -475,6 +536,8 @@ int kd_cmd_dt(kd_session *s, const char *name, const char *args)
 				d.verbose = 1;
 			} else if (tok[i][1] == 'b') {
 				; /* -b: no expansion of arrays anyway */
+			} else if (tok[i][1] == 'l' && !tok[i][2] && i + 1 < n) {
+				list_field = tok[++i];   /* -l Links.Flink: walk a list */
 			} else {
 				kd_err(s, "dt: unsupported option %s\n", tok[i]);
 				return -1;
@@ -519,26 +582,19 @@ int kd_cmd_dt(kd_session *s, const char *name, const char *args)
 		d.have_addr = 1;
 		d.addr = d.sym_addr;
 	}
+	uint64_t size = pdb_type_size(d.pdb, ti);
+	if (size > DT_MAX_READ)
+		size = DT_MAX_READ;
+	if (list_field) {
+		if (!d.have_addr || !is_aggregate(&t)) {
+			kd_err(s, "dt -l needs a structure and an address\n");
+			return -1;
+		}
+		return dt_list(&d, ti, size, list_field, fields, nfields);
+	}
 	if (d.have_addr) {
-		uint64_t size = pdb_type_size(d.pdb, ti);
-		if (size > DT_MAX_READ)
-			size = DT_MAX_READ;
-		d.buf = calloc(1, size ? (size_t)size : 1);
-		kd_target *tg = kd_session_target(s);
-		if (!d.buf || !tg) {
-			free(d.buf);
-			kd_err(s, "no target\n");
+		if (read_object(&d, size) < 0)
 			return -1;
-		}
-		size_t got = 0;
-		tg->ops->read_virtual(tg, d.addr, d.buf, (size_t)size, &got);
-		d.buflen = got;
-		if (got == 0 && size) {
-			char a[32];
-			kd_err(s, "Memory read error %s\n", kd_sym_addr(s, d.addr, a));
-			free(d.buf);
-			return -1;
-		}
 	} else {
 		kd_sym_out_name(s, shown);
 		kd_out(s, "\n");

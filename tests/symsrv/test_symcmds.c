@@ -278,6 +278,22 @@ int main(int argc, char **argv)
 	snprintf(cmd, sizeof cmd, "dt symtest!_SYMTEST_OBJECT %" PRIx64 " NoSuchField", MEM_BASE + obj);
 	HAS(cmd, "Cannot find specified field members.");
 
+	/* dt -l walks a list through a LIST_ENTRY field, back to the start */
+	uint64_t obj2 = 0x400;
+	put(obj + off_of("Links.Flink"), MEM_BASE + obj2 + off_of("Links"), 8);
+	put(obj2 + off_of("Links.Flink"), MEM_BASE + obj + off_of("Links"), 8);
+	put(obj2 + off_of("Signed"), 42, 4);
+	snprintf(cmd, sizeof cmd, "dt symtest!_SYMTEST_OBJECT -l Links.Flink %" PRIx64 " Signed",
+	         MEM_BASE + obj);
+	snprintf(want, sizeof want,
+	         "Links.Flink at 0xfffff800`%08" PRIx64 "\n---------------------------------------------\n"
+	         "   +0x%03" PRIx64 " Signed           : 0n-5\n\n"
+	         "Links.Flink at 0xfffff800`%08" PRIx64 "\n---------------------------------------------\n"
+	         "   +0x%03" PRIx64 " Signed           : 0n42\n\n",
+	         (MEM_BASE + obj) & 0xffffffff, off_of("Signed"), (MEM_BASE + obj2) & 0xffffffff,
+	         off_of("Signed"));
+	EQ(cmd, want);
+
 	/* !lmi and adding a module by hand */
 	HAS("!lmi symtest", "Pdb: symtest.pdb\n");
 	HAS("!lmi symtest", "    Symbol Type: PDB      - Symbols loaded successfully.\n");
