@@ -14,6 +14,7 @@
 #include "cmdline.h"
 #include "commands.h"
 #include "session_int.h"
+#include "run.h"
 
 static int bad(kd_session *s, const char *fmt, const char *arg)
 {
@@ -154,6 +155,21 @@ static int cmd_bp(kd_session *s, const char *name, const char *args)
 	kd_bp_set_expr(bp, expr);
 	kd_bp_set_command(bp, command);
 	return 0;
+}
+
+void kd_bp_resolve_deferred(kd_session *s)
+{
+	kd_bplist *l = kd_session_breakpoints(s);
+	for (size_t i = 0; i < kd_bplist_count(l); i++) {
+		kd_bp *bp = kd_bplist_get(l, i);
+		uint64_t addr;
+		/* bu: the module may have arrived since (load events run
+		 * before every resume) */
+		if (bp->deferred && bp->expr && kd_eval(s, bp->expr, &addr, NULL) == 0) {
+			bp->addr = addr;
+			bp->deferred = 0;
+		}
+	}
 }
 
 static int cmd_bl(kd_session *s, const char *name, const char *args)

@@ -153,6 +153,7 @@ static int resume_once(kd_session *s, run_plan *p)
 	}
 	uint64_t pc = have_ctx ? kd_context_pc(&ctx) : ev->pc;
 	int ctx_dirty = 0;
+	kd_bp_resolve_deferred(s);
 
 	/* A hard-coded int3 at PC that is not ours: step past it as WinDbg
 	 * does with SetContext Rip+1 (fact sheet §8, open-points #5). */

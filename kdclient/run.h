@@ -47,6 +47,9 @@ int kd_session_reattach(kd_session *s);
 /* The link went away; reconnect when the spec says so.  0 = back. */
 int kd_handle_link_loss(kd_session *s, int rc);
 
+/* bu breakpoints whose expression resolves now get their address (cmd_bp.c). */
+void kd_bp_resolve_deferred(kd_session *s);
+
 /* Disassembler for this target (created on first use). */
 struct kd_disasm;
 struct kd_disasm *kd_session_disasm(kd_session *s);

@@ -4,13 +4,13 @@ address of nt!NtCreateFile taken from the PDB by llvm-pdbutil (independent
 of kdclient's symbol layer):
   bp hits, bl lists it in WinDbg's shape with its hit count, t moves RIP by
   one instruction, p steps over a call, bd disables, ba e1 hits on DR0-3,
-  be enables again, bc clears, and the target runs freely afterwards."""
+  ba r4 on a variable stops in the code that reads it, be enables again, bc clears, and the target runs freely afterwards."""
 import os
 import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e import VM, Kd, check, run, publics, kd_hex, reg, location  # noqa: E402
+from e2e import VM, Kd, check, run, publics, image_info, kd_hex, reg, location  # noqa: E402
 
 BACKEND = sys.argv[1] if len(sys.argv) > 1 else "unix"
 
@@ -23,7 +23,9 @@ def bl_line(out, bpid):
 
 
 def main():
-    addr = publics()["NtCreateFile"]
+    syms = publics()
+    info = image_info()
+    addr = syms["NtCreateFile"]
     with VM(BACKEND) as vm:
         kd = Kd(vm.spec)
         try:
@@ -69,6 +71,18 @@ def main():
             check("Breakpoint 1 hit" in out and "Breakpoint 0 hit" not in out,
                   "ba e1 did not hit (or bd failed): %r" % out)
             check(reg(kd.cmd("r rip"), "rip") == addr, "rip at the ba hit")
+
+            # ba r4 on data: the idle path reads nt!KdpPromptRequest; a data
+            # breakpoint traps after the access, inside the reader.
+            kd.cmd("bc 1")
+            kd.cmd("ba r4 %s" % kd_hex(syms["KdpPromptRequest"]))
+            m = bl_line(kd.cmd("bl"), 1)
+            check(m.group(4) == "r 4", "ba r4 line: %r" % m.group(0))
+            out = kd.cmd("g")
+            check("Breakpoint 1 hit" in out, "ba r4 did not hit: %r" % out)
+            a, _, _ = location(out)
+            check(info["image_base"] <= a < syms["KdpPromptRequest"],
+                  "ba r4 stopped at %x, outside nt's code" % a)
 
             # be / bc
             kd.cmd("bc 1")
