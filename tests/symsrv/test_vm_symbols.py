@@ -174,6 +174,11 @@ def main():
         check(re.search(r"UniqueProcessId  : 0x00000000`00000004 Void", out), "System pid 4: %r" % out)
         check(re.search(r'ImageFileName    : \[15\]  "System"', out), "System name: %r" % out)
 
+        out = kd.cmd("dt nt!_EPROCESS -l ActiveProcessLinks.Flink %x ImageFileName" % eproc)
+        names = re.findall(r'ImageFileName    : \[15\]  "([^"]*)"', out)
+        check(names[:1] == ["System"] and "explorer.exe" in names and len(names) >= 8,
+              "dt -l walks the process list: %s" % names)
+
         out = kd.cmd("lmvm testdrv")
         check("Image name: testdrv.sys" in out and "(pdb symbols)" in out, "lmvm testdrv: %r" % out)
 
