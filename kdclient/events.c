@@ -234,8 +234,21 @@ void kd_print_banner(kd_session *s)
 	strftime(when, sizeof(when), "%a %b %e %H:%M:%S %Y", &tm);
 	unsigned nproc = s->have_event && s->last_event.number_processors ?
 		s->last_event.number_processors : 1;
-	kd_out(s, "Connected to Windows %u %s target at (%s (UTC + 0:00)), ptr64 %s\n",
-	       v->minor, arch, when, v->arch == KD_ARCH_X86 ? "FALSE" : "TRUE");
+	/* GetVersion carries the build number only; the product name follows
+	 * from it the way kd prints it ("Windows 10 19041"). */
+	static const struct { unsigned build; const char *name; } products[] = {
+		{ 10240, "10" }, { 9600, "8.1" }, { 9200, "8" }, { 7600, "7" },
+		{ 6000, "Vista" }, { 3790, "Server 2003" }, { 2600, "XP" }, { 0, NULL },
+	};
+	const char *product = NULL;
+	for (size_t i = 0; products[i].name; i++)
+		if (v->minor >= products[i].build) {
+			product = products[i].name;
+			break;
+		}
+	kd_out(s, "Connected to Windows %s%s%u %s target at (%s (UTC + 0:00)), ptr64 %s\n",
+	       product ? product : "", product ? " " : "", v->minor, arch, when,
+	       v->arch == KD_ARCH_X86 ? "FALSE" : "TRUE");
 	kd_out(s, "Kernel Version %u %s (%u procs) %s %s\n", v->minor,
 	       nproc > 1 ? "MP" : "UP", nproc, (v->major & 0xFF) == 0xC ? "Checked" : "Free", arch);
 	char kb[32], pl[32];

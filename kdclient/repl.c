@@ -101,11 +101,16 @@ int kd_repl_run(kd_session *s)
 		}
 		if (tty) {
 			add_history(line);
-			if (hist)
-				append_history(1, hist);
+			/* append_history needs an existing file; the first
+			 * session creates it */
+			if (hist && append_history(1, hist) != 0)
+				write_history(hist);
 		}
 		free(last);
 		last = strdup(p);
+		/* A Ctrl-C pressed at the prompt waits in the signalfd; it must
+		 * not cut short the command typed after it. */
+		kd_session_clear_interrupt(s);
 		kd_execute(s, p);
 		free(line);
 	}
