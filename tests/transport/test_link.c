@@ -345,6 +345,37 @@ static void test_prompt(void)
 	end_link(&t, l, s);
 }
 
+/* ---- TRACE_IO is handed over like DEBUG_IO; control packets never enter
+ * the duplicate check (a control packet carrying the id of the next data
+ * packet must not make that packet look like a repeat) ---- */
+static void script_trace_io(fake_target *t)
+{
+	uint8_t buf[64];
+	memset(buf, 0, sizeof buf);
+	kdpkt_put32(buf, KD_TRACE_IO_API);
+	fake_send_control(t, KD_PACKET_TYPE_RESEND, t->next_id);
+	fake_send_data(t, KD_PACKET_TYPE_TRACE_IO, buf, 24);
+	fake_send_control(t, KD_PACKET_TYPE_RESEND, t->next_id);
+	fake_send_data(t, KD_PACKET_TYPE_DEBUG_IO, buf, fake_print(buf, "after trace\n"));
+	fake_serve(t);
+}
+
+static void test_trace_io(void)
+{
+	fake_target t = { 0 };
+	kd_stream *s;
+	kdcom *l = new_link(&t, script_trace_io, &s);
+	kdcom_packet p;
+	CHECK(kdcom_recv_packet(l, &p, 2000) == 0 && p.type == KD_PACKET_TYPE_TRACE_IO, "TRACE_IO not handed over");
+	CHECK(kdcom_recv_packet(l, &p, 2000) == 0 && p.type == KD_PACKET_TYPE_DEBUG_IO, "DbgPrint after a control "
+			"packet with its id was dropped");
+	CHECK(kdcom_stats(l)->duplicates == 0, "duplicates %llu", (unsigned long long)kdcom_stats(l)->duplicates);
+	sleep_ms(300); /* let the target thread take in our last ACK */
+	CHECK(atomic_load(&t.acks_in) == 2, "target saw %d ACKs (control packets must not be ACKed)",
+			atomic_load(&t.acks_in));
+	end_link(&t, l, s);
+}
+
 /* ---- attach: running target; a DbgPrint is not a stop (open-points #10) ---- */
 static void script_running(fake_target *t)
 {
@@ -532,6 +563,7 @@ static const struct { const char *name; void (*fn)(void); } tests[] = {
 	{ "attach-running", test_attach_running },
 	{ "attach-file-io", test_attach_file_io },
 	{ "prompt", test_prompt },
+	{ "trace-io", test_trace_io },
 	{ "slow-and-stall", test_slow_and_stall },
 	{ "peer-close", test_peer_close },
 	{ "silence", test_silence },
