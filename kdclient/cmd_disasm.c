@@ -201,6 +201,8 @@ static int cmd_u(kd_session *s, const char *name, const char *args)
 	return 0;
 }
 
+static int function_extent(kd_session *s, uint64_t addr, uint64_t *start, uint64_t *len);
+
 /* ub [addr] [L count]: the `count` instructions that end at addr. */
 static int cmd_ub(kd_session *s, const char *name, const char *args)
 {
@@ -243,7 +245,28 @@ static int cmd_ub(kd_session *s, const char *name, const char *args)
 		free(buf);
 		return -1;
 	}
-	size_t back = got ? kd_disasm_back(d, buf, got, r.addr, (unsigned)count) : 0;
+	size_t back = 0;
+	uint64_t fstart, flen;
+	if (got && function_extent(s, r.addr - 1, &fstart, &flen) == 0 && fstart < r.addr &&
+	    r.addr - fstart <= got) {
+		/* The function's start is in the window: decoding forward from
+		 * it is exact, no guessing. */
+		size_t off = got - (size_t)(r.addr - fstart);
+		size_t *starts = malloc(sizeof *starts * (got - off + 1));
+		size_t n = 0;
+		while (starts && off < got) {
+			kd_insn in;
+			if (kd_disasm_one(d, buf + off, got - off, r.addr - (got - off), &in) < 0)
+				break;
+			starts[n++] = off;
+			off += in.length;
+		}
+		if (starts && off == got && n >= count)
+			back = got - starts[n - count];
+		free(starts);
+	}
+	if (!back && got)
+		back = kd_disasm_back(d, buf, got, r.addr, (unsigned)count);
 	free(buf);
 	if (!back) {
 		kd_disasm_close(d);

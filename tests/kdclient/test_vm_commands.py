@@ -89,7 +89,19 @@ def main():
     ]
     with VM("unix") as vm:
         chunks, out = run_kd(vm.endpoint, commands)
-    print(out)
+        print(out)
+        # ub must give back exactly the instructions u showed before the
+        # fourth one of NtCreateFile (decoded forward from the function
+        # start, which is in the PDB).
+        u_lines = [l for l in chunks[3].splitlines() if re.match(r"[0-9a-f]{8}`", l)] if len(chunks) > 3 else []
+        if len(u_lines) >= 4:
+            fourth = u_lines[3].split(" ")[0]
+            ub_chunks, ub_out = run_kd(vm.endpoint, ["ub %s L3" % fourth])
+            print(ub_out)
+            ub_lines = [l for l in ub_chunks[0].splitlines() if re.match(r"[0-9a-f]{8}`", l)][-3:]
+            check(ub_lines == u_lines[:3], "ub before the 4th instruction: %r vs %r" % (ub_lines, u_lines[:3]))
+        else:
+            check(False, "u nt!NtCreateFile printed too few lines for the ub check")
     check(len(chunks) >= len(commands) + 1, "one output chunk per command (%d)" % len(chunks))
     if len(chunks) < len(commands) + 1:
         return
