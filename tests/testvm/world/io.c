@@ -129,6 +129,8 @@ CHAIN void TestFileWorkerThread(PVOID StartContext)
                                        3 /* FILE_SHARE_READ|WRITE */, 1 /* FILE_OPEN */,
                                        0x60 /* SYNCHRONOUS_IO_NONALERT|NON_DIRECTORY_FILE */,
                                        NULL, 0);
+        if ((n + 1) % 50 == 0)
+            KeSetEvent(&ExpWorkQueueEvent, 0, 0);    /* a work item for ExpWorkerThread */
         if ((n + 1) % 200 == 0)
             DbgPrint("testnt: NtCreateFile worker: %u calls, last %wZ -> 0x%x handle %p\n",
                      (unsigned)(n + 1), &name, (unsigned)status, handle);
@@ -138,13 +140,18 @@ CHAIN void TestFileWorkerThread(PVOID StartContext)
     }
 }
 
-/* A System worker that waits for work that never comes (a typical idle
- * Windows system thread: WrQueue wait). */
+/* A System worker thread (WrQueue wait, as on Windows) that the file worker
+ * hands a "work item" every 50 creates, so it wakes about once a second:
+ * a thread that changes state while the target runs. */
+volatile ULONG ExpWorkItemsProcessed;
+
 CHAIN void ExpWorkerThread(PVOID StartContext)
 {
     KEVENT *queue = StartContext;
-    for (;;)
+    for (;;) {
         KeWaitForSingleObject(queue, WrQueue, 0, 0, NULL);
+        ExpWorkItemsProcessed++;
+    }
 }
 
 void world_io_init(void)

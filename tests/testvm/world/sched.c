@@ -109,6 +109,17 @@ static void RemoveEntryList(LIST_ENTRY *e)
     e->Flink = e->Blink = e;
 }
 
+/* Signal an event; the idle loop's wait check wakes a waiter (one for a
+ * synchronization event, which then resets). */
+LONG KeSetEvent(KEVENT *Event, LONG Increment, BOOLEAN Wait)
+{
+    LONG previous = Event->Header.SignalState;
+    (void)Increment;
+    (void)Wait;
+    Event->Header.SignalState = 1;
+    return previous;
+}
+
 void KeInitializeEvent(KEVENT *Event, ULONG Type, BOOLEAN State)
 {
     Event->Header.Type = (UCHAR)Type;

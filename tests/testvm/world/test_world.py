@@ -423,9 +423,14 @@ def check_processor(kd, t, types, syms, brk):
     base = t.q(idle + types.off("_KTHREAD", "StackBase"))
     check(t.q(idle + types.off("_KTHREAD", "StackLimit")) == syms["KiBootStack"],
           "the idle thread's stack is the boot stack (nt!KiBootStack)")
+    check(base > syms["KiBootStack"], "idle StackBase above StackLimit")
+    # The breakin may be taken in the idle loop or from the timer interrupt
+    # in whichever thread runs: RSP lies within the stop thread's stack.
     st, ctx = kd.get_context()
     rsp = u64(ctx, 0x98)
-    check(syms["KiBootStack"] <= rsp < base, "breakin RSP %#x within the idle thread's stack" % rsp)
+    lim = t.q(brk.thread + types.off("_KTHREAD", "StackLimit"))
+    top = t.q(brk.thread + types.off("_KTHREAD", "StackBase"))
+    check(lim <= rsp < top, "breakin RSP %#x within the current thread's stack %#x-%#x" % (rsp, lim, top))
     st, sp = kd.read_control(2, 0x70)
     check(u64(raw, types.off("_KPCR", "IdtBase")) == u64(sp, 0x68), "KPCR.IdtBase == IDTR base")
     check(u64(raw, types.off("_KPCR", "GdtBase")) == u64(sp, 0x58), "KPCR.GdtBase == GDTR base")
@@ -810,6 +815,9 @@ def main():
             check_driver_breakpoint(kd, t, syms_sorted, unw)
             check_user_breakpoint(kd, t, types, syms, info)
             time1 = check_shared_data(t, types, info)
+            items = u32(t.read(syms["ExpWorkItemsProcessed"], 4), 0)
+            print("ExpWorkerThread work items:", items)
+            check(items >= 1, "ExpWorkerThread woke for a work item (KeSetEvent -> wait satisfied)")
             check(time1 > time0, "KUSER_SHARED_DATA.SystemTime advances while running")
             kd.continue2()
         finally:

@@ -43,6 +43,7 @@ NTSTATUS NtWaitForSingleObject(HANDLE Handle, BOOLEAN Alertable, LARGE_INTEGER *
 ETHREAD *world_create_user_thread(EPROCESS *p, ULONG tid, ULONG64 user_entry, ULONG64 start,
                                   ULONG64 arg, ULONG64 user_stack, ULONG64 teb);
 void KeInitializeEvent(KEVENT *Event, ULONG Type, BOOLEAN State);
+LONG KeSetEvent(KEVENT *Event, LONG Increment, BOOLEAN Wait);
 void world_sched_init(void);
 /* Kernel VA range for stacks: pages mapped in the kernel half (shared). */
 void *world_map_kernel_pages(ULONG pages);
