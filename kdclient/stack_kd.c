@@ -285,16 +285,16 @@ int stack_kd_thread_context(kd_session *s, uint64_t ks, kd_context *out)
 	kd_target *t = kd_session_target(s);
 	memset(out, 0, sizeof(*out));
 	if (t && t->version.arch == KD_ARCH_X86) {
-		/* x86 KiSwapContext leaves the return address on top of the saved
-		 * registers' frame: [ks] = saved ebp-ish slot, ret above.  Start at
-		 * esp = ks and let the EBP chain/FPO data find the callers. */
-		uint8_t b[8];
-		if (nt_session_read(s, ks, b, 8) < 0)
+		/* x86 KSWITCHFRAME: ExceptionList (+0), ApcBypassDisable (+4),
+		 * return address into KiSwapContext (+8); KiSwapContext keeps the
+		 * caller's EBP at the bottom of its own frame, just above. */
+		uint8_t b[16];
+		if (nt_session_read(s, ks, b, sizeof(b)) < 0)
 			return -1;
 		stack_x86_regs r = { 0 };
-		r.gpr[X86_ESP] = (uint32_t)ks + 4;
-		r.eip = (uint32_t)(b[4] | b[5] << 8 | b[6] << 16 | (uint32_t)b[7] << 24);
-		r.gpr[X86_EBP] = (uint32_t)(b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24);
+		r.eip = (uint32_t)(b[8] | b[9] << 8 | b[10] << 16 | (uint32_t)b[11] << 24);
+		r.gpr[X86_EBP] = (uint32_t)(b[12] | b[13] << 8 | b[14] << 16 | (uint32_t)b[15] << 24);
+		r.gpr[X86_ESP] = (uint32_t)ks + 12;
 		out->arch = KD_ARCH_X86;
 		out->size = 0x2cc;
 		stack_x86_regs_to_context(&r, out->raw, out->size);
