@@ -52,7 +52,11 @@ static void flush_on_new_stop(kd_session *s, struct kd_nt_state *st)
 		nt_paging_flush(st->paging);
 	if (st->view)
 		nt_view_flush(st->view);
+	/* The engine drops the .thread/.cxr register context when the target
+	 * runs; the implicit thread and the .frame scope go with it.  The
+	 * .process view stays (its page tables are re-read). */
 	st->frame = 0;
+	st->implicit_thread = 0;
 }
 
 struct kd_nt_state *nt_state(kd_session *s)
