@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "symbols.h"
+#include "symsrv_internal.h"
 
 typedef struct modsym {
 	const char *name;
@@ -431,6 +432,32 @@ static int open_pdb_checked(sym_module *m, const char *path)
 	return 0;
 }
 
+/*
+ * The PDB where the linker wrote it (the RSDS record's own path), as
+ * WinDbg tries after the symbol path: a driver built on this machine is
+ * found without any setup.  The path comes from the target, so it is only
+ * ever read, only if it is an absolute path to a regular file (no device
+ * or FIFO that could block), and only used if its GUID/age match.
+ */
+static int try_recorded_path(sym_module *m, const pe_codeview_info *cv)
+{
+	char path[sizeof cv->pdb_name + 1];
+	snprintf(path, sizeof path, "%.*s", (int)sizeof cv->pdb_name, cv->pdb_name);
+	if (path[0] != '/')
+		return -1;
+	for (const char *c = path; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return -1;
+	if (!symsrv_is_file(path))
+		return -1;
+	char saved[sizeof m->err];
+	memcpy(saved, m->err, sizeof saved);
+	if (open_pdb_checked(m, path) == 0)
+		return 0;
+	memcpy(m->err, saved, sizeof saved);
+	return -1;
+}
+
 int sym_module_load(sym_module *m, int force)
 {
 	if (m->state != SYM_MOD_DEFERRED && !force)
@@ -457,7 +484,15 @@ int sym_module_load(sym_module *m, int force)
 			snprintf(m->err, sizeof m->err, "%s", sym_path_errmsg(m->set->path));
 	} else if (have_cv && !cv.is_rsds) {
 		snprintf(m->err, sizeof m->err, "NB10 (PDB 2.0) records are not supported");
-	} else if (!m->err[0]) {
+	}
+	if (m->state != SYM_MOD_PDB && !m->pdb_file && have_cv && cv.is_rsds &&
+	    try_recorded_path(m, &cv) == 0) {
+		m->state = SYM_MOD_PDB;
+		m->err[0] = 0;
+		set_log(m->set, "DBGHELP: %s - private symbols & lines\n        %s", m->name, m->pdb_path);
+		return 0;
+	}
+	if (!m->err[0] && !(have_cv && !cv.is_rsds)) {
 		snprintf(m->err, sizeof m->err, have_cv ? "no symbol path" : "image has no CodeView record");
 	}
 	if (m->err[0])

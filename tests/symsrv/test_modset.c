@@ -5,11 +5,14 @@
  * "module!symbol+0xoff" form, wildcards, nearest symbols, and the export
  * fallback when no PDB is found.
  *
- * Usage: test_modset DLL_A PDB_A DLL_B   (B is used without its PDB)
+ * Usage: test_modset DLL_A PDB_A DLL_B DLL_ABS   (B is used without its
+ * PDB; DLL_ABS names its PDB by absolute path)
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "symbols.h"
 
@@ -206,13 +209,64 @@ static void test_pdb_module(const char *dll_a, const char *pdb_a, const char *dl
 	sym_modset_destroy(set);
 }
 
+/* The PDB at the path the RSDS record names (absolute: where the linker
+ * wrote it) is found without any symbol path; a relative one is not
+ * looked up, and a path to a file of another GUID is not used. */
+static void test_recorded_path(const char *dll_abs, const char *dll_rel)
+{
+	sym_modset *set;
+	sym_module *m;
+	sym_modset_create(&set);
+	sym_modset_add(set, NULL, dll_abs, BASE_A, image_size(dll_abs), &m);
+	sym_module_set_pe_file(m, dll_abs);
+	CHECK(sym_module_load(m, 0) == 0 && sym_module_get_state(m) == SYM_MOD_PDB,
+	      "absolute RSDS path used: state %d (%s)", sym_module_get_state(m), sym_module_errmsg(m));
+	pe_codeview_info cv;
+	CHECK(sym_module_codeview(m, &cv) == 0 && !strcmp(sym_module_pdb_path(m), cv.pdb_name),
+	      "pdb path is the recorded one: %s", sym_module_pdb_path(m));
+	sym_modset_add(set, NULL, dll_rel, BASE_B, image_size(dll_rel), &m);
+	sym_module_set_pe_file(m, dll_rel);
+	sym_module_load(m, 0);
+	CHECK(sym_module_get_state(m) == SYM_MOD_EXPORT, "relative RSDS name not looked up: %d",
+	      sym_module_get_state(m));
+
+	/* The recorded path rewritten to name symtest_1.pdb (another GUID). */
+	static char img[1 << 20];
+	FILE *f = fopen(dll_abs, "rb");
+	size_t n = f ? fread(img, 1, sizeof img, f) : 0;
+	if (f)
+		fclose(f);
+	char *at = memmem(img, n, "symtest_abs.pdb", 15);
+	CHECK(at != NULL, "recorded name in the image");
+	if (at) {
+		memcpy(at, "symtest_1.pdb\0\0", 15);
+		char tmp[] = "/tmp/modset-abs-XXXXXX";
+		int fd = mkstemp(tmp);
+		FILE *o = fd >= 0 ? fdopen(fd, "wb") : NULL;
+		if (o) {
+			fwrite(img, 1, n, o);
+			fclose(o);
+			sym_modset_add(set, NULL, "other.dll", BASE_B + 0x100000, image_size(dll_abs), &m);
+			sym_module_set_pe_file(m, tmp);
+			sym_module_load(m, 0);
+			CHECK(sym_module_get_state(m) == SYM_MOD_EXPORT,
+			      "recorded path to a PDB of another GUID not used: %d (%s)",
+			      sym_module_get_state(m), sym_module_pdb_path(m));
+			unlink(tmp);
+		}
+	}
+	sym_modset_destroy(set);
+}
+
 int main(int argc, char **argv)
 {
 	test_names();
-	if (argc == 4)
+	if (argc == 5) {
 		test_pdb_module(argv[1], argv[2], argv[3]);
-	else
-		CHECK(0, "usage: test_modset DLL_A PDB_A DLL_B");
+		test_recorded_path(argv[4], argv[3]);
+	} else {
+		CHECK(0, "usage: test_modset DLL_A PDB_A DLL_B DLL_ABS");
+	}
 	if (failures) {
 		printf("%d failure(s)\n", failures);
 		return 1;
