@@ -302,6 +302,136 @@ static int cmd_for(kd_session *s, const char *name, const char *args)
 	return -1;
 }
 
+/*
+ * .foreach [/pS n] [/ps n] /s (Var "text") { cmds }
+ * .foreach [/pS n] [/ps n] /f (Var "file") { cmds }
+ * Runs cmds once per blank-separated token, with Var replaced by the token
+ * as a whole word (WinDbg's textual substitution).  The form that takes
+ * the tokens from another command's output is not supported.
+ */
+static int cmd_foreach(kd_session *s, const char *name, const char *args)
+{
+	const char *p = kd_skip_blanks(args);
+	long first_skip = 0, skip = 0;
+	int from_string = 0, from_file = 0;
+	while (*p == '/') {
+		if (p[1] == 's' && isspace((unsigned char)p[2])) {
+			from_string = 1;
+			p += 2;
+		} else if (p[1] == 'f' && isspace((unsigned char)p[2])) {
+			from_file = 1;
+			p += 2;
+		} else if (p[1] == 'p' && (p[2] == 'S' || p[2] == 's')) {
+			char which = p[2];
+			p = kd_skip_blanks(p + 3);
+			/* one word: "1 /ps 2" must not read as 1 divided by ps */
+			char word[64];
+			uint64_t v;
+			if (kd_cmdline_word(&p, word, sizeof word) != 1 || kd_eval(s, word, &v, NULL) < 0) {
+				kd_err(s, "%s: bad count after /p%c\n", name, which);
+				return -1;
+			}
+			if (which == 'S')
+				first_skip = (long)v;
+			else
+				skip = (long)v;
+		} else {
+			kd_err(s, "%s: unknown option at '%s'\n", name, p);
+			return -1;
+		}
+		p = kd_skip_blanks(p);
+	}
+	if (*p != '(') {
+		kd_err(s, "usage: %s [/pS n] [/ps n] /s (Var \"text\") { cmds }\n", name);
+		return -1;
+	}
+	const char *close = kd_cmdline_match(p);
+	if (!close) {
+		kd_err(s, "Syntax error: missing ')'\n");
+		return -1;
+	}
+	const char *q = kd_skip_blanks(p + 1);
+	char var[KD_ALIAS_NAME];
+	size_t vn = 0;
+	while (q < close && !isspace((unsigned char)*q) && vn + 1 < sizeof var)
+		var[vn++] = *q++;
+	var[vn] = 0;
+	q = kd_skip_blanks(q);
+	if (!vn || (!from_string && !from_file)) {
+		kd_err(s, "%s: only the /s and /f forms are supported\n", name);
+		return -1;
+	}
+	char src[KD_CMDLINE_MAX];
+	if (*q != '"' || kd_cmdline_unquote(&q, src, sizeof src) < 0) {
+		kd_err(s, "%s: expected a \"quoted\" %s\n", name, from_file ? "file name" : "string");
+		return -1;
+	}
+	const char *body = kd_skip_blanks(close + 1);
+	const char *body_end = *body == '{' ? kd_cmdline_match(body) : NULL;
+	if (!body_end) {
+		kd_err(s, "Syntax error: %s needs a { } block\n", name);
+		return -1;
+	}
+	char *text = NULL;
+	if (from_file) {
+		FILE *f = fopen(src, "r");
+		if (!f) {
+			kd_err(s, "Couldn't open '%s'\n", src);
+			return -1;
+		}
+		text = calloc(1, 1024 * 1024 + 1);
+		if (text)
+			(void)!fread(text, 1, 1024 * 1024, f);
+		fclose(f);
+	} else {
+		text = strdup(src);
+	}
+	char *block = malloc((size_t)(body_end - body) + 2);
+	if (!text || !block) {
+		free(text);
+		free(block);
+		kd_err(s, "out of memory\n");
+		return -1;
+	}
+	memcpy(block, body, (size_t)(body_end - body) + 1);
+	block[body_end - body + 1] = 0;
+	struct kd_lang_alias *sub = calloc(1, sizeof *sub);
+	char *expanded = malloc(KD_CMDLINE_MAX);
+	int rc = 0;
+	long index = 0;
+	struct kd_lang_state *L = kd_lang(s);
+	char *save = NULL;
+	for (char *tok = strtok_r(text, " \t\r\n", &save); tok && sub && expanded;
+	     tok = strtok_r(NULL, " \t\r\n", &save), index++) {
+		if (index < first_skip || (skip && (index - first_skip) % (skip + 1)))
+			continue;
+		if (kd_session_interrupted(s))
+			break;
+		snprintf(sub->name, sizeof sub->name, "%s", var);
+		snprintf(sub->value, sizeof sub->value, "%s", tok);
+		if (kd_alias_expand(sub, 1, block, expanded, KD_CMDLINE_MAX) < 0) {
+			kd_err(s, "%s: command too long after substitution\n", name);
+			rc = -1;
+			break;
+		}
+		if (L)
+			L->loop_depth++;
+		rc = run_block(s, expanded, NULL);
+		if (L)
+			L->loop_depth--;
+		int f = loop_flag(s, -1);
+		loop_flag(s, LOOP_NONE);
+		if (f == LOOP_BREAK || (rc < 0 && f == LOOP_NONE))
+			break;
+		rc = 0;
+	}
+	free(sub);
+	free(expanded);
+	free(text);
+	free(block);
+	return rc;
+}
+
 static int cmd_loopctl(kd_session *s, const char *name, const char *args)
 {
 	(void)args;
@@ -682,6 +812,8 @@ const kd_command kd_commands_script[] = {
 	{ ".block", cmd_block, 0, ".block { cmds }", "group commands" },
 	{ ".while", cmd_while, 0, ".while (cond) { cmds }", "loop while cond is nonzero" },
 	{ ".for", cmd_for, 0, ".for (init; cond; step) { cmds }", "counted loop" },
+	{ ".foreach", cmd_foreach, 0, ".foreach [/pS n] [/ps n] /s|/f (Var \"text|file\") { cmds }",
+	  "run commands once per token of a string or file" },
 	{ ".break", cmd_loopctl, 0, ".break", "leave the innermost .while/.for" },
 	{ ".continue", cmd_loopctl, 0, ".continue", "next iteration of .while/.for" },
 	{ "$$>a<", cmd_run_script, KD_CMD_PREFIX, "$$>a< file [args...]",

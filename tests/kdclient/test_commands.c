@@ -261,6 +261,12 @@ int main(void)
 	RUN(".for (r $t2 = 0; @$t2 < 5; r $t2 = @$t2 + 1) { .if (@$t2 == 3) { .break }; .printf \"%d\", @$t2 }; .echo",
 	    "012\n");
 
+	/* .foreach over a string */
+	RUN(".foreach /s (v \"10 20 0n30\") { .printf \"%x \", v }; .echo", "10 20 1e \n");
+	RUN(".foreach /pS 1 /ps 1 /s (w \"a b c d e\") { .echo w }", "b\nd\n");
+	RUN(".foreach /s (v \"1 2 3 4\") { .if (v == 3) { .break }; .echo v }", "1\n2\n");
+	RUN_HAS(".foreach (v { dd 0 }) { .echo v }", "only the /s and /f forms");
+
 	/* script file */
 	{
 		char path[] = "/tmp/kdtest_scriptXXXXXX";
