@@ -82,7 +82,10 @@ static int parse_args(int argc, char **argv, options *o)
 
 static void print_cb(void *ctx, const char *text, size_t len)
 {
-	kd_out_untrusted(ctx, text, len);
+	kd_session *s = ctx;
+	kd_out_untrusted(s, text, len);
+	if (memmem(text, len, "*** Fatal System Error", 22))
+		s->saw_fatal_text = 1;
 }
 
 /* Attach until a state change arrives; Ctrl-C gives up. */

@@ -285,6 +285,7 @@ static int resume_once(kd_session *s, run_plan *p)
 	if (s->bugcheck_stop)
 		s->expect_reboot = 1;
 	s->bugcheck_stop = 0;
+	s->saw_fatal_text = 0;
 	s->ctx_valid = 0;
 	s->pc_adjusted = 0;
 	return 0;
@@ -361,6 +362,8 @@ static int wait_stop(kd_session *s, run_plan *p, kd_event *ev)
 		}
 		if (ev->kind == KD_EV_PRINT) {
 			kd_out_untrusted(s, ev->text, ev->text_len);
+			if (memmem(ev->text, ev->text_len, "*** Fatal System Error", 22))
+				s->saw_fatal_text = 1;
 			continue;
 		}
 		if (ev->kind == KD_EV_PROMPT) {
@@ -404,6 +407,26 @@ static int is_bugcheck_break(kd_session *s, const kd_event *ev)
 			return code != 0;
 	}
 	return 1;
+}
+
+/* The kernel prints "*** Fatal System Error" itself before it breaks in
+ * (KeBugCheck's DbgPrint); when that text did not come, show it from
+ * KiBugCheckData (KDBG +0x88: code and four parameters). */
+static void print_bugcheck_data(kd_session *s)
+{
+	kd_target *t = s->live;
+	uint64_t data = 0, v[5];
+	if (s->saw_fatal_text || !t->version.kdbg ||
+	    kd_read_ptr(t, t->version.kdbg + 0x88, &data) < 0 || !data)
+		return;
+	unsigned ps = kd_ptr_size(t);
+	for (int i = 0; i < 5; i++)
+		if (kd_read_ptr(t, data + (uint64_t)i * ps, &v[i]) < 0)
+			return;
+	int w = ps == 8 ? 16 : 8;
+	kd_out(s, "\n*** Fatal System Error: 0x%08x\n                       (0x%0*llx,0x%0*llx,0x%0*llx,0x%0*llx)\n\n",
+	       (unsigned)v[0], w, (unsigned long long)v[1], w, (unsigned long long)v[2],
+	       w, (unsigned long long)v[3], w, (unsigned long long)v[4]);
 }
 
 /* Decide what a stop means.  1 = keep running (p->kind set), 0 = the user
@@ -521,6 +544,7 @@ static int handle_stop(kd_session *s, run_plan *p, const kd_event *ev)
 	if (a == KD_SX_BREAK || (a == KD_SX_SECOND && !first)) {
 		if (is_bugcheck_break(s, ev)) {
 			s->bugcheck_stop = 1;
+			print_bugcheck_data(s);
 			kd_out(s, "%s\n\nA fatal system error has occurred.\n", text);
 		} else {
 			kd_out(s, "%s\n", text);

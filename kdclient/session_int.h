@@ -61,6 +61,7 @@ struct kd_session {
 	uint64_t dr_sent[4];         /* DR0-3 as last set through SetContext */
 	uint64_t temp_min_sp;        /* gu: the temporary breakpoint counts above this sp */
 	int pc_adjusted;             /* int3 at PC already skipped this stop */
+	int saw_fatal_text;          /* the kernel printed its bugcheck line */
 	int bugcheck_stop;           /* this stop is a bugcheck break */
 	int expect_reboot;           /* next state change comes from a new boot */
 	int break_on_attach;         /* -b */
