@@ -287,9 +287,23 @@ static int do_dump(kd_session *s, const dump_kind *k, const char *args, int phys
 	return 0;
 }
 
+/* !d* / !e* take WinDbg's caching flag ([c] [uc] [wc]) first; KD has no
+ * way to pass it, so it is accepted and ignored. */
+static const char *skip_cache_flag(const char *args)
+{
+	const char *p = kd_skip_blanks(args);
+	if (!strncasecmp(p, "[c]", 3))
+		return p + 3;
+	if (!strncasecmp(p, "[uc]", 4) || !strncasecmp(p, "[wc]", 4))
+		return p + 4;
+	return p;
+}
+
 static int cmd_dump(kd_session *s, const char *name, const char *args)
 {
 	int phys = name[0] == '!';
+	if (phys)
+		args = skip_cache_flag(args);
 	const char *kname = phys ? name + 1 : name;
 	if (strcmp(kname, "d") == 0) {
 		struct kd_lang_state *L = kd_lang(s);
@@ -330,6 +344,8 @@ static int cmd_edit(kd_session *s, const char *name, const char *args)
 	const char *k = phys ? name + 1 : name;
 	uint64_t addr;
 	const char *p;
+	if (phys)
+		args = skip_cache_flag(args);
 	if (kd_eval(s, args, &addr, &p) < 0) {
 		kd_err(s, "%s\n", kd_session_errmsg(s));
 		return -1;

@@ -196,6 +196,7 @@ int main(void)
 	RUN("dp @rsp L1", "fffff800`00100800  6b202c6f`6c6c6548\n");
 	RUN("dps fffff800`00100000 L1", "fffff800`00100000  00000003`00905a4d\n");
 	RUN("!db 1000 L4", "#    1000 4d 5a 90 00                                      MZ..\n");
+	RUN("!db [uc] 1000 L2", "#    1000 4d 5a                                            MZ\n");
 	RUN_HAS("db zzz", "Couldn't resolve error at 'zzz'");
 
 	/* e* */
