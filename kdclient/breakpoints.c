@@ -318,7 +318,7 @@ void kd_bp_format(const kd_bp *bp, int ptr64, const char *sym, char *buf, size_t
 		snprintf(hw, sizeof(hw), "%c %u", bp->access, bp->size);
 	int n = snprintf(buf, len, "%6u %c%s %s Clear  %s %s %04x (%04x) ", bp->id,
 			 bp->enabled ? 'e' : 'd', bp->deferred ? "u" : "",
-			 bp->enabled ? "Disable" : "Enable ", bp->deferred ? "" : addr, hw,
+			 bp->enabled ? "Disable" : "Enable", bp->deferred ? "" : addr, hw,
 			 bp->pass_left, bp->pass_count);
 	if (n < 0 || (size_t)n >= len)
 		return;

@@ -16,7 +16,7 @@ BACKEND = sys.argv[1] if len(sys.argv) > 1 else "unix"
 
 
 def bl_line(out, bpid):
-    m = re.search(r"(?m)^ +%d ([ed])u? (Disable|Enable ) Clear  ([0-9a-f`]+) (.{3}) (\d{4}) \((\d{4})\) .*hits (\d+)$"
+    m = re.search(r"(?m)^ +%d ([ed])u? (Disable|Enable) Clear  ([0-9a-f`]+) (.{3}) (\d{4}) \((\d{4})\) .*hits (\d+)$"
                   % bpid, out)
     check(m is not None, "bl has no line for %d: %r" % (bpid, out))
     return m
@@ -63,7 +63,7 @@ def main():
             # bd: disabled breakpoints do not hit; ba e1 on DR0-3 does
             kd.cmd("bd 0")
             m = bl_line(kd.cmd("bl"), 0)
-            check(m.group(1) == "d" and m.group(2) == "Enable ", "bd 0: %r" % m.group(0))
+            check(m.group(1) == "d" and m.group(2) == "Enable", "bd 0: %r" % m.group(0))
             check(kd.cmd("ba e1 %s" % kd_hex(addr)).strip() == "", "ba printed something")
             m = bl_line(kd.cmd("bl"), 1)
             check(m.group(4) == "e 1", "ba line: %r" % m.group(0))

@@ -131,7 +131,7 @@ static void test_bl_line(void)
 	bp->pass_left = 2;
 	kd_bp_set_command(bp, ".printf \"x\"; gc");
 	kd_bp_format(bp, 1, "nt!NtCreateFile", buf, sizeof(buf));
-	CHECK_STR(buf, "     0 d Enable  Clear  fffff800`00101234     0002 (0005) nt!NtCreateFile \".printf \"x\"; gc\"  hits 3");
+	CHECK_STR(buf, "     0 d Enable Clear  fffff800`00101234     0002 (0005) nt!NtCreateFile \".printf \"x\"; gc\"  hits 3");
 	kd_bp *hw = kd_bplist_add(l, 7, KD_BP_HW, 0x8123f000ull, NULL);
 	hw->access = 'w';
 	hw->size = 4;
