@@ -583,13 +583,25 @@ static int cmd_search(kd_session *s, const char *name, const char *args)
 	unsigned ps = kd_ptr_size(t);
 	const char *p = kd_skip_blanks(args);
 	char flag = 'b';
+	int addr_only = 0;
 	if (*p == '-') {
-		flag = (char)tolower((unsigned char)p[1]);
-		if (!strchr("bwdqau", flag) || !(p[2] == 0 || isspace((unsigned char)p[2]))) {
-			kd_err(s, "Unknown search flag '%.2s' (use -b -w -d -q -a -u)\n", p);
+		const char *f = p + 1;
+		/* -[1]b: addresses only, one per line (for .foreach-style use) */
+		if (f[0] == '[') {
+			const char *e = strchr(f, ']');
+			if (!e) {
+				kd_err(s, "Syntax error: missing ']' in '%s'\n", p);
+				return -1;
+			}
+			addr_only = memchr(f, '1', (size_t)(e - f)) != NULL;
+			f = e + 1;
+		}
+		flag = (char)tolower((unsigned char)f[0]);
+		if (!f[0] || !strchr("bwdqau", flag) || !(f[1] == 0 || isspace((unsigned char)f[1]))) {
+			kd_err(s, "Unknown search flag '%s' (use -b -w -d -q -a -u, -[1]b)\n", p);
 			return -1;
 		}
-		p = kd_skip_blanks(p + 2);
+		p = kd_skip_blanks(f + 1);
 	}
 	unsigned unit = flag == 'w' ? 2 : flag == 'd' ? 4 : flag == 'q' ? 8 : 1;
 	kd_range r;
@@ -666,6 +678,11 @@ static int cmd_search(kd_session *s, const char *name, const char *args)
 			if (!ok)
 				continue;
 			uint64_t a = r.addr + off + i;
+			if (addr_only) {
+				kd_fmt_addr(line, sizeof line, ps, a);
+				kd_out(s, "%s\n", line);
+				continue;
+			}
 			uint8_t lb[16], lv[16];
 			unsigned lu = (flag == 'a' || flag == 'b') ? 1 : (flag == 'u' ? 2 : unit);
 			unsigned per = kd_fmt_per_line(lu);
