@@ -623,6 +623,14 @@ static int cmd_ln(kd_session *s, const char *name, const char *args)
 	int found = set ? sym_modset_nearest(set, addr, &before, &after) : 0;
 	if (found <= 0) {
 		char b[32];
+		sym_module *m = set ? sym_modset_module_at(set, addr) : NULL;
+		if (m) {
+			/* A module without symbols still names the address. */
+			kd_out(s, "(%s)   ", kd_sym_addr(s, sym_module_base(m), b));
+			kd_sym_out_name(s, sym_module_name(m));
+			kd_out(s, "+0x%" PRIx64 "\n", addr - sym_module_base(m));
+			return 0;
+		}
 		kd_out(s, "No symbols found near %s\n", kd_sym_addr(s, addr, b));
 		return 0;
 	}

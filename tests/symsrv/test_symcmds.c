@@ -300,6 +300,8 @@ int main(int argc, char **argv)
 	EQ(".reload other.sys=fffff800`20000000,3000", "");
 	HAS("lm m other", "fffff800`20000000 fffff800`20003000   other      (deferred)\n");
 	HAS(".reload broken.sys=fffff800`30000000", "need a size");
+	EQ("ln fffff800`20000010", "(fffff800`20000000)   other+0x10\n");
+	EQ("ln 1234", "No symbols found near 00000000`00001234\n");
 
 	/* dt on a global variable: its own type at its address. */
 	snprintf(want, sizeof want, "   +0x%03" PRIx64 " Signed           : 0n0\n", off_of("Signed"));
