@@ -8,7 +8,10 @@
  *     .printf format), inside { braces } (.if/.else/.block/.for/.while
  *     bodies) and inside the 'single-quoted' command lists of `j`;
  *     `j cond 'a';'b'` is ONE command (the ';' between the two lists
- *     belongs to j);
+ *     belongs to j), and so is the unquoted `j cond cmd1 ; cmd2`;
+ *   - the head of `.for (init; cond; step)` keeps its ';';
+ *   - a separator followed by '{', `.else` or `.elsif` does not end the
+ *     command, so multi-line scripts can put braces on their own lines;
  *   - `$$ text` is a comment that ends at the next ';';
  *   - `*` at the start of a command comments out the rest of the line;
  *   - `$$>< file`, `$$>a< file args`, `$< file`, `$>< file` and `as Name
