@@ -537,6 +537,12 @@ static int handle_stop(kd_session *s, run_plan *p, const kd_event *ev)
 		return 0;
 	}
 
+	if (ev->code == 0x80000007u) {
+		/* STATUS_WAKE_SYSTEM_DEBUGGER: the processor chosen by ~Ns
+		 * reporting in (§6); kd shows just the new prompt and place. */
+		kd_print_location(s, ev->pc);
+		return 0;
+	}
 	int first = ev->first_chance;
 	kd_filter_action a = kd_filter_for_code(s, ev->code);
 	char text[160];
