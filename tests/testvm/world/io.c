@@ -49,9 +49,13 @@ CHAIN NTSTATUS IopCreateFile(HANDLE *FileHandle, ACCESS_MASK DesiredAccess,
                              ULONG ShareAccess, ULONG Disposition, ULONG CreateOptions,
                              PVOID EaBuffer, ULONG EaLength, ULONG Options)
 {
-    (void)AllocationSize; (void)EaBuffer; (void)EaLength; (void)Options; (void)Disposition;
+    /* Every argument is looked at, so the compiler keeps passing all eleven
+     * (an unused one would be left undefined at the call site, and a user
+     * reading the stack arguments at the breakpoint would see garbage). */
     if (!FileHandle || !ObjectAttributes || !IoStatusBlock ||
-        ObjectAttributes->Length != sizeof(OBJECT_ATTRIBUTES))
+        ObjectAttributes->Length != sizeof(OBJECT_ATTRIBUTES) ||
+        Disposition > 5 /* FILE_MAXIMUM_DISPOSITION */ || (EaLength && !EaBuffer) ||
+        (AllocationSize && AllocationSize->QuadPart < 0) || (Options & 0x80000000))
         return STATUS_INVALID_PARAMETER;
     UNICODE_STRING *name = ObjectAttributes->ObjectName;
     if (!name || !name->Buffer || name->Length < 8 || (name->Length & 1))
@@ -68,7 +72,7 @@ CHAIN NTSTATUS IopCreateFile(HANDLE *FileHandle, ACCESS_MASK DesiredAccess,
         irp.MajorFunction = 0;                   /* IRP_MJ_CREATE */
         irp.FileName = name;
         irp.DesiredAccess = DesiredAccess;
-        irp.CreateOptions = CreateOptions;
+        irp.CreateOptions = CreateOptions | Disposition << 24;   /* as in the IO stack location */
         irp.ShareAccess = ShareAccess;
         irp.FileAttributes = FileAttributes;
         irp.UserIosb = IoStatusBlock;

@@ -668,6 +668,16 @@ def check_ntcreatefile_bp(kd, t, types, syms):
         seen.append(name)
         check(rcx != 0 and u32(t.read(r8, 4), 0) == types.size("_OBJECT_ATTRIBUTES"),
               "rcx = &Handle, OBJECT_ATTRIBUTES.Length")
+        # x64 convention: rdx = DesiredAccess, r9 = &IoStatus, arguments 5..11
+        # at [rsp+0x28].. (above the return address and the 32-byte home area).
+        rsp = u64(ctx, 0x98)
+        stack = t.read(rsp, 0x60)
+        args = [u64(stack, 0x28 + 8 * i) for i in range(7)]
+        check(u64(ctx, 0x88) & 0xFFFFFFFF == 0x80100000 and u64(ctx, 0x78 + 9 * 8) != 0,
+              "rdx = GENERIC_READ|SYNCHRONIZE, r9 = &IoStatus")
+        check([args[0]] + [a & 0xFFFFFFFF for a in args[1:5]] + [args[5], args[6] & 0xFFFFFFFF] ==
+              [0, 0x80, 3, 1, 0x60, 0, 0],
+              "stack arguments AllocationSize..EaLength %r" % [hex(a) for a in args])
         # step over the breakpoint: restore, single-step, re-insert
         kd.restore_breakpoint(handle)
         kd.continue2(trace=True)
