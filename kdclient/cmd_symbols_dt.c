@@ -593,8 +593,10 @@ int kd_cmd_dt(kd_session *s, const char *name, const char *args)
 		return dt_list(&d, ti, size, list_field, fields, nfields);
 	}
 	if (d.have_addr) {
-		if (read_object(&d, size) < 0)
+		if (read_object(&d, size) < 0) {
+			free(d.buf);
 			return -1;
+		}
 	} else {
 		kd_sym_out_name(s, shown);
 		kd_out(s, "\n");
