@@ -67,7 +67,9 @@ static void exchange(kd_stream *a, kd_stream *b, const char *what)
 	uint8_t r[64];
 	int n = kd_stream_read(b, r, sizeof r, 150);
 	int64_t dt = ms_now() - t0;
-	CHECK(n == 0 && dt >= 150 && dt < 250, "%s idle read: %d after %lld ms", what, n, (long long)dt);
+	/* the upper bound only rules out a hang: a loaded machine (or a
+	 * sanitizer build) can oversleep poll by 100 ms */
+	CHECK(n == 0 && dt >= 150 && dt < 1150, "%s idle read: %d after %lld ms", what, n, (long long)dt);
 }
 
 static void test_tcp(void)
