@@ -439,8 +439,8 @@ static int handle_stop(kd_session *s, run_plan *p, const kd_event *ev)
 	s->ctx_valid = 0;
 	s->ctx_override = 0;
 	s->pc_adjusted = 0;
-	if (s->view && s->view != s->live)
-		s->view = NULL;
+	/* A .process view stays across stops: its owner (nt_state.c)
+	 * re-reads its page tables per stop and removes it. */
 	kd_bplist_remove_all(s->bps, t);
 
 	if (s->expect_reboot) {
