@@ -105,8 +105,8 @@ int kd_connspec_format(const kd_connspec *spec, char *buf, size_t len);
 
 typedef struct kd_stream kd_stream;
 
-/* Parse `spec` and open the stream. Client kinds connect now (bounded by
- * the OS connect timeout); listen kinds bind and listen now and accept the
+/* Parse `spec` and open the stream. Client kinds connect now (TCP gives
+ * up after 10 s); listen kinds bind and listen now and accept the
  * peer lazily: until a peer is connected kd_stream_read waits for one
  * (within its deadline) and kd_stream_write discards the bytes, the way a
  * serial line with nobody on the other end would. A serial port opens at
