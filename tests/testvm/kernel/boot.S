@@ -92,6 +92,7 @@ KiBootGdt:
 KiBootGdtEnd:
 
         .code64
+        .globl KiLongModeEntry
 KiLongModeEntry:
         mov     $0x18, %eax
         mov     %eax, %ds
@@ -99,6 +100,7 @@ KiLongModeEntry:
         mov     %eax, %ss
         movabsq $KiHighEntry, %rax
         jmp     *%rax
+        .globl KiHighEntry
 KiHighEntry:
         movabsq $KiBootStackTop, %rsp
         mov     %esi, %ecx              /* arg1: multiboot info physical address */

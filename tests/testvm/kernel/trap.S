@@ -64,6 +64,7 @@ TRAP_NOERR 45
  * does through nt!KiInterruptDispatch frames on Windows.  At the call the
  * stack holds: 32 home bytes, fxsave (512), 15 GPRs, vector, error code,
  * then the machine frame. */
+        .globl KiTrapCommon
         .seh_proc KiTrapCommon
 KiTrapCommon:
         .seh_pushframe @code
