@@ -95,6 +95,8 @@ def main():
         os.makedirs(elsewhere)
         env = dict(os.environ)
         env["SYMSRV_TEST_DEFAULT_CACHE"] = os.path.join(tmp, "default-cache")
+        # A proxy from the environment must not see the local server.
+        env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
 
         keys = []
         for dll in dlls:

@@ -84,6 +84,8 @@ def dt_members(text):
 
 def main():
     tool = sys.argv[1]
+    # A proxy from the environment must not see the local server.
+    os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
     tmp = tempfile.mkdtemp(prefix="vm-symbols-")
     server = None
     vm = None
