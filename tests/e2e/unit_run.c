@@ -233,8 +233,47 @@ static void test_step_over_call_and_ba(void)
 	teardown(s);
 }
 
+static void test_load_filters(void)
+{
+	fake *f;
+	kd_session *s = setup(&f, BASE + 0x100, 0x80000004u);
+	kd_event ld;
+	memset(&ld, 0, sizeof(ld));
+	ld.kind = KD_EV_LOAD_SYMBOLS;
+	ld.pc = BASE + 0x40;
+	ld.base = 0xfffff80002000000ull;
+	ld.image_size = 0x5000;
+	strcpy(ld.text, "\\SystemRoot\\system32\\drivers\\x.sys");
+	ld.text_len = strlen(ld.text);
+	/* default (sxn ld): printed, the target keeps running */
+	f->script[f->nscript++] = ld;
+	f->script[f->nscript++] = bp_event(BASE + 0x900, 0x80000003u);
+	f->mem[0x900] = 0xCC;
+	kd_execute(s, "g");
+	CHECK(strstr(outbuf, "ModLoad: fffff800`02000000 fffff800`02005000") != NULL);
+	CHECK(f->next == 2);
+	/* sxe ld: the load stops */
+	kd_execute(s, "sxe ld");
+	f->next = f->nscript = 0;
+	f->script[f->nscript++] = ld;
+	f->script[f->nscript++] = bp_event(BASE + 0x900, 0x80000003u);
+	kd_execute(s, "g");
+	CHECK(f->next == 1 && kd_session_last_event(s)->kind == KD_EV_LOAD_SYMBOLS);
+	/* sxi ld: silent */
+	kd_execute(s, "sxi ld");
+	outlen = 0;
+	outbuf[0] = 0;
+	f->next = f->nscript = 0;
+	f->script[f->nscript++] = ld;
+	f->script[f->nscript++] = bp_event(BASE + 0x900, 0x80000003u);
+	kd_execute(s, "g");
+	CHECK(f->next == 2 && strstr(outbuf, "ModLoad") == NULL);
+	teardown(s);
+}
+
 int main(void)
 {
+	test_load_filters();
 	test_int3_skip();
 	test_step_off_and_gc();
 	test_step_over_call_and_ba();
