@@ -194,7 +194,7 @@ static int cmd_frame(kd_session *s, const char *name, const char *args)
 		return -1;
 	}
 	nt_set_frame_index(s, idx);
-	stack_print_opts o = { .first_number = idx };
+	stack_print_opts o = { .first_number = idx, .quiet = 1 };
 	stack_kd_print(s, &f[idx], 1, &o);
 	if (regs) {
 		/* show the frame's registers with the engine's r: through a

@@ -220,7 +220,7 @@ static void p64(char *buf, uint64_t v)
 void stack_kd_print(kd_session *s, const stack_frame *f, size_t count, const stack_print_opts *o)
 {
 	struct sym_modset *set = kd_session_symbols(s);
-	if (count && set && !sym_modset_module_at(set, f[0].pc))
+	if (count && !o->quiet && (!set || !sym_modset_module_at(set, f[0].pc)))
 		kd_out(s, "WARNING: Frame IP not in any known module. Following frames may be wrong.\n");
 	for (size_t i = 0; i < count; i++) {
 		char site[512], a[24], b[24];

@@ -25,6 +25,7 @@ typedef struct stack_print_opts {
 	size_t first_number;        /* number of frames[0] (for .frame) */
 	int no_numbers;             /* thread stacks inside !process / !thread */
 	const char *indent;         /* prefix of every line, NULL = none */
+	int quiet;                  /* no "Frame IP not in any known module" line (.frame) */
 } stack_print_opts;
 void stack_kd_print(kd_session *s, const stack_frame *frames, size_t count,
                     const stack_print_opts *o);

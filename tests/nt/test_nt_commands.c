@@ -110,21 +110,27 @@ static void x86_stacks(void)
 	kd_session_set_live(S, &t);
 	kd_session_set_output(S, capture, NULL);
 	RUN("k", " # ChildEBP RetAddr  \n"
+	         "WARNING: Frame IP not in any known module. Following frames may be wrong.\n"
 	         "00 0012f100 00401234 0x401000\n"
 	         "01 0012f200 00402345 0x401234\n"
 	         "02 0012f300 00000000 0x402345\n");
 	RUN("kb", " # ChildEBP RetAddr  Args to Child              \n"
-	          "00 0012f100 00401234 00000001 00000002 00000003 0x401000\n"
+	          "WARNING: Frame IP not in any known module. Following frames may be wrong.\n"
+	         "00 0012f100 00401234 00000001 00000002 00000003 0x401000\n"
 	          "01 0012f200 00402345 00000004 00000005 00000006 0x401234\n"
 	          "02 0012f300 00000000 00000000 00000000 00000000 0x402345\n");
 	RUN("kn 2", " # ChildEBP RetAddr  \n"
-	            "00 0012f100 00401234 0x401000\n"
+	            "WARNING: Frame IP not in any known module. Following frames may be wrong.\n"
+	         "00 0012f100 00401234 0x401000\n"
 	            "01 0012f200 00402345 0x401234\n");
-	RUN("kc", " # Call Site\n00 0x401000\n01 0x401234\n02 0x402345\n");
+	RUN("kc", " # Call Site\n"
+	    "WARNING: Frame IP not in any known module. Following frames may be wrong.\n"
+	    "00 0x401000\n01 0x401234\n02 0x402345\n");
 	RUN(".frame 1", "01 0012f200 00402345 0x401234\n");
 	/* k = ebp esp eip: start one frame up */
 	RUN("k = 12f200 12f108 401234", " # ChildEBP RetAddr  \n"
-	                               "00 0012f200 00402345 0x401234\n"
+	                               "WARNING: Frame IP not in any known module. Following frames may be wrong.\n"
+	         "00 0012f200 00402345 0x401234\n"
 	                               "01 0012f300 00000000 0x402345\n");
 	/* .trap: an x86 KTRAP_FRAME at 12e000 (kernel-mode trap: ESP is the
 	 * address after EFlags), then k continues from its EBP/EIP */
@@ -146,6 +152,7 @@ static void x86_stacks(void)
 		failures++;
 	}
 	RUN("k", " # ChildEBP RetAddr  \n"
+	         "WARNING: Frame IP not in any known module. Following frames may be wrong.\n"
 	         "00 0012f200 00402345 0x401234\n"
 	         "01 0012f300 00000000 0x402345\n");
 	RUN(".trap", "");
