@@ -12,6 +12,7 @@
 
 #include "session_int.h"
 #include "breakpoints.h"
+#include "disasm/disasm.h"
 
 kd_session *kd_session_create(void)
 {
@@ -40,6 +41,8 @@ void kd_session_destroy(kd_session *s)
 	if (s->symbols && s->symbols_destroy)
 		s->symbols_destroy(s->symbols);
 	kd_bplist_destroy(s->bps);
+	if (s->dis)
+		kd_disasm_close(s->dis);
 	kd_session_log_close(s);
 	if (s->live && s->live->ops && s->live->ops->close)
 		s->live->ops->close(s->live);

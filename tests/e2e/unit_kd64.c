@@ -254,6 +254,7 @@ int main(void)
 	kd_stream_close(st);
 	close(sv[1]);
 	pthread_join(th, NULL);
+	free(f);
 	if (failures) {
 		fprintf(stderr, "%d check(s) failed\n", failures);
 		return 1;
