@@ -98,6 +98,36 @@ int pdb_named_stream(pdb_file *pdb, const char *name, uint32_t *idx)
 	return pdb_fail(pdb, SYM_E_NOTFOUND, "no named stream %s", name);
 }
 
+/* The "/names" string table: frame programs and source file names are
+ * offsets into it.  Absent or malformed: no strings (callers show none). */
+#define NAMES_SIGNATURE 0xeffeeffeu
+
+void pdb_load_strtab(pdb_file *pdb)
+{
+	uint32_t idx, n;
+	const uint8_t *d;
+	if (pdb->strtab_state)
+		return;
+	pdb->strtab_state = 1;
+	if (pdb_named_stream(pdb, "/names", &idx) < 0 || pdb_stream(pdb, idx, &d, &n) < 0 ||
+	    n < 12 || sym_le32(d) != NAMES_SIGNATURE)
+		return;
+	uint32_t size = sym_le32(d + 8);
+	if (size > n - 12)
+		return;
+	pdb->strtab = d + 12;
+	pdb->strtab_len = size;
+}
+
+const char *pdb_strtab_string(pdb_file *pdb, uint32_t off)
+{
+	pdb_load_strtab(pdb);
+	if (!pdb->strtab || off >= pdb->strtab_len ||
+	    !memchr(pdb->strtab + off, 0, pdb->strtab_len - off))
+		return NULL;
+	return (const char *)pdb->strtab + off;
+}
+
 static int pdb_finish_open(pdb_file *pdb, pdb_file **out, char *err, size_t errlen)
 {
 	int rc = msf_open(&pdb->msf, pdb->map, pdb->map_len ? pdb->map_len : pdb->msf.len,
@@ -201,6 +231,7 @@ void pdb_close(pdb_file *pdb)
 	free(pdb->unique_hash);
 	free(pdb->fpo);
 	free(pdb->frames);
+	free(pdb->lines);
 	free(pdb);
 }
 

@@ -55,7 +55,8 @@ static int parse_modules(pdb_file *pdb, const uint8_t *d, uint32_t n)
 		sym_cur_skip(&c, 4 + 28 + 2);       /* Unused1, SC, Flags */
 		uint16_t stream = sym_cur_u16(&c);
 		uint32_t symbytes = sym_cur_u32(&c);
-		sym_cur_skip(&c, 4 + 4 + 2 + 2 + 4 + 4 + 4);
+		uint32_t c11 = sym_cur_u32(&c), c13 = sym_cur_u32(&c);
+		sym_cur_skip(&c, 2 + 2 + 4 + 4 + 4);
 		const char *name = sym_cur_str(&c);
 		const char *obj = sym_cur_str(&c);
 		if (c.bad)
@@ -69,6 +70,8 @@ static int parse_modules(pdb_file *pdb, const uint8_t *d, uint32_t n)
 		m->obj_name = obj;
 		m->sym_stream = stream;
 		m->sym_bytes = symbytes;
+		m->c11_bytes = c11;
+		m->c13_bytes = c13;
 	}
 	return 0;
 }

@@ -8,8 +8,6 @@
 
 #include "pdb_internal.h"
 
-#define NAMES_SIGNATURE 0xeffeeffeu
-
 static int cmp_fpo(const void *a, const void *b)
 {
 	const pdb_fpo *x = a, *y = b;
@@ -20,20 +18,6 @@ static int cmp_frame(const void *a, const void *b)
 {
 	const pdb_frame_data *x = a, *y = b;
 	return x->start < y->start ? -1 : x->start > y->start;
-}
-
-static void load_strtab(pdb_file *pdb)
-{
-	uint32_t idx, n;
-	const uint8_t *d;
-	if (pdb_named_stream(pdb, "/names", &idx) < 0 || pdb_stream(pdb, idx, &d, &n) < 0 ||
-	    n < 12 || sym_le32(d) != NAMES_SIGNATURE)
-		return;
-	uint32_t size = sym_le32(d + 8);
-	if (size > n - 12)
-		return;
-	pdb->strtab = d + 12;
-	pdb->strtab_len = size;
 }
 
 static int load_fpo(pdb_file *pdb)
@@ -67,7 +51,7 @@ static int load_fpo(pdb_file *pdb)
 	}
 	s = pdb->dbg_streams[PDB_DBG_NEW_FPO];
 	if (s != PDB_NIL_STREAM && pdb_stream(pdb, s, &d, &n) == 0) {
-		load_strtab(pdb);
+		pdb_load_strtab(pdb);
 		pdb->nframes = n / 32;
 		pdb->frames = calloc(pdb->nframes + 1, sizeof *pdb->frames);
 		if (!pdb->frames)

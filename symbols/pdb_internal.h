@@ -44,6 +44,7 @@ typedef struct pdb_module {
 	const char *obj_name;
 	uint16_t sym_stream;
 	uint32_t sym_bytes;
+	uint32_t c11_bytes, c13_bytes;   /* line info after the symbols */
 } pdb_module;
 
 /* One entry of the merged symbol table (pdb_symbols.c). */
@@ -122,8 +123,14 @@ struct pdb {
 	uint32_t nfpo;
 	pdb_frame_data *frames;
 	uint32_t nframes;
+	int strtab_state;
 	const uint8_t *strtab;  /* /names string buffer */
 	uint32_t strtab_len;
+
+	/* source lines (pdb_lines.c) */
+	int lines_state;
+	pdb_line *lines;        /* sorted by rva */
+	uint32_t nlines;
 };
 
 int pdb_fail(pdb_file *pdb, int code, const char *fmt, ...)
@@ -134,6 +141,9 @@ int pdb_stream(pdb_file *pdb, uint32_t idx, const uint8_t **data, uint32_t *len)
 int pdb_named_stream(pdb_file *pdb, const char *name, uint32_t *idx);
 
 int pdb_load_dbi(pdb_file *pdb);
+void pdb_load_strtab(pdb_file *pdb);
+/* NUL-terminated string at off in "/names", or NULL. */
+const char *pdb_strtab_string(pdb_file *pdb, uint32_t off);
 /* Segment (1-based) : offset -> RVA through sections and OMAP; 0 when
  * the address maps nowhere. */
 uint32_t pdb_segoff_to_rva(pdb_file *pdb, uint16_t seg, uint32_t off);

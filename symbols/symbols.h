@@ -253,6 +253,25 @@ int pdb_contribution_at(pdb_file *pdb, size_t i, pdb_contribution *out);
 /* Contribution covering rva (so: the module an address belongs to). */
 int pdb_contribution_of(pdb_file *pdb, uint32_t rva, pdb_contribution *out);
 
+/* ---- source lines (C13 line tables of the module streams) ---- */
+
+typedef struct pdb_line {
+	uint32_t rva;           /* first byte of the line's code */
+	uint32_t end;           /* end of the block the entry belongs to */
+	uint32_t line;          /* 1-based line number */
+	uint16_t segment;
+	uint32_t offset;
+	const char *file;       /* source path as recorded; "" if unknown */
+} pdb_line;
+/* Line containing rva (the entry at or below it within its block).
+ * SYM_E_NOTFOUND where there is no line information, including code MSVC
+ * marks hidden (line 0xF00F00 / 0xFEEFEE). */
+int pdb_line_at(pdb_file *pdb, uint32_t rva, pdb_line *out);
+/* Every line entry (hidden ones left out) in address order; nonzero from
+ * cb stops and is returned. */
+typedef int (*pdb_line_cb)(void *ctx, const pdb_line *line);
+int pdb_foreach_line(pdb_file *pdb, pdb_line_cb cb, void *ctx);
+
 /* ---- types (TPI) ---- */
 
 /* Type indexes below 0x1000 are CodeView basic types (T_INT4, T_64PUCHAR…);

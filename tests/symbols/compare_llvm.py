@@ -332,6 +332,30 @@ def rva_string(text, exe, rva):
     return '?'
 
 
+def llvm_lines(secs):
+    """`dump -l`: a file line, then blocks 'SSSS:OOOOOOOO-EEEEEEEE, ...'
+    followed by 'LINE OFFSET [!]' pairs (offsets within the segment)."""
+    lines = []
+    cur_file = None
+    seg = None
+    for line in secs.get('Lines', '').splitlines():
+        if line.startswith('Mod '):
+            cur_file = None
+            continue
+        m = re.match(r'^(\S.*) \((?:MD5|SHA1|SHA256|None)[^)]*\)\s*$', line)
+        if m:
+            cur_file = m.group(1)
+            continue
+        m = re.match(r'^\s+([0-9A-F]{4}):([0-9A-F]{8})-([0-9A-F]{8}), line/addr entries = \d+', line)
+        if m:
+            seg = int(m.group(1), 16)
+            continue
+        if seg is not None and re.match(r'^\s+\d+ [0-9A-F]{8}', line):
+            for ln, off in re.findall(r'(\d+) ([0-9A-F]{8})', line):
+                lines.append('LINE %s %04X:%s %d' % (cur_file, seg, off, int(ln)))
+    return lines
+
+
 def llvm_pe(text, exe):
     lines = []
     m = re.search(r'ExportTableRVA: (0x[0-9A-Fa-f]+)\s*ExportTableSize: (0x[0-9A-Fa-f]+)', text)
@@ -405,7 +429,7 @@ def main():
     counts = collections.Counter()
     if args.pdb:
         mine = run([args.symdump, 'pdb', args.pdb]).splitlines()
-        dump = ['dump', '-publics', '-globals', '-symbols', '-types', '-modules', '-section-contribs']
+        dump = ['dump', '-publics', '-globals', '-symbols', '-types', '-modules', '-section-contribs', '-l']
         if args.fpo:
             dump.append('-fpo')
         secs = sections(run([args.pdbutil] + dump + [args.pdb]))
@@ -416,7 +440,8 @@ def main():
                   ('procedures', ('PROC',), llvm_symbols(secs)),
                   ('types', ('TYPE', 'MEMBER', 'ENUMERATE', 'STMEMBER', 'NESTTYPE', 'BCLASS',
                              'POINTER', 'MODIFIER', 'ARRAY', 'BITFIELD', 'PROCEDURE'), llvm_types(secs)),
-                  ('layouts', ('LAYOUT',), llvm_layouts(secs))]
+                  ('layouts', ('LAYOUT',), llvm_layouts(secs)),
+                  ('lines', ('LINE',), llvm_lines(secs))]
         if args.fpo:
             groups.append(('fpo', ('FPO', 'FRAME', 'FPO-TABLE-MISMATCH', 'FPO-COUNT-MISMATCH'), llvm_fpo(secs, args.pdbutil, args.pdb)))
         for name, kinds, theirs in groups:

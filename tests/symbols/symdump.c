@@ -241,6 +241,20 @@ static void dump_layouts(pdb_file *pdb)
 	}
 }
 
+/* Source lines: every entry, and the address lookup must land on an
+ * entry of the same address (several lines may share one). */
+static int line_cb(void *ctx, const pdb_line *l)
+{
+	pdb_file *pdb = ctx;
+	pdb_line at;
+	printf("LINE %s %04X:%08X %u\n", l->file, l->segment, l->offset, l->line);
+	if (l->rva < l->end && (pdb_line_at(pdb, l->rva, &at) < 0 || at.rva != l->rva)) {
+		printf("ERROR line_at(%#x)\n", l->rva);
+		errors++;
+	}
+	return 0;
+}
+
 static void dump_fpo(pdb_file *pdb)
 {
 	int n = pdb_fpo_count(pdb);
@@ -312,6 +326,10 @@ static int dump_pdb(const char *path)
 		return 1;
 	}
 	dump_layouts(pdb);
+	if (pdb_foreach_line(pdb, line_cb, pdb) < 0) {
+		printf("ERROR lines: %s\n", pdb_errmsg(pdb));
+		errors++;
+	}
 	dump_fpo(pdb);
 	pdb_close(pdb);
 	return errors ? 1 : 0;

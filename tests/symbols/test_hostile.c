@@ -62,6 +62,13 @@ static int sym_cb(void *ctx, const pdb_symbol *s)
 	return 0;
 }
 
+static int line_cb(void *ctx, const pdb_line *l)
+{
+	pdb_line at;
+	pdb_line_at(ctx, l->rva, &at);
+	return 0;
+}
+
 /* Every query the library offers; the result does not matter, only that
  * nothing crashes and errors carry a message. */
 static void exercise_pdb(pdb_file *pdb)
@@ -113,6 +120,9 @@ static void exercise_pdb(pdb_file *pdb)
 	} else {
 		CHECK(pdb_errmsg(pdb)[0], "types error without message");
 	}
+	pdb_line ln;
+	if (pdb_foreach_line(pdb, line_cb, pdb) == 0)
+		pdb_line_at(pdb, 0x1000, &ln);
 	pdb_fpo f;
 	pdb_frame_data fd;
 	int n = pdb_fpo_count(pdb);

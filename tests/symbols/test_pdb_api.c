@@ -118,6 +118,38 @@ static void check_symbols(pdb_file *pdb, pe_image *pe, int x64)
 	CHECK(strstr(cv.pdb_name, ".pdb") != NULL, "pdb name %s", cv.pdb_name);
 }
 
+/* The line table against the source itself: the PDB names the file, and
+ * the function's first line is where its definition is written. */
+static void check_lines(pdb_file *pdb)
+{
+	uint32_t rva = 0;
+	pdb_line l;
+	CHECK(pdb_find_symbol(pdb, "object_visit", &rva) == 0 && pdb_line_at(pdb, rva, &l) == 0,
+	      "no line for object_visit: %s", pdb_errmsg(pdb));
+	if (failures)
+		return;
+	CHECK(strstr(l.file, "objects.c") != NULL, "file %s", l.file);
+	FILE *f = fopen(l.file, "r");
+	CHECK(f != NULL, "cannot open %s named by the PDB", l.file);
+	if (!f)
+		return;
+	/* compilers put a function's first line entry on its opening brace */
+	char buf[512];
+	unsigned n = 0, sig = 0, want = 0;
+	while (fgets(buf, sizeof buf, f)) {
+		n++;
+		if (strstr(buf, "int object_visit(struct object *o, int depth)"))
+			sig = n;
+		if (sig && !want && strchr(buf, '{'))
+			want = n;
+	}
+	fclose(f);
+	CHECK(want && l.line == want, "object_visit's body opens at line %u, PDB says %u", want, l.line);
+	pdb_line l2;
+	CHECK(pdb_line_at(pdb, rva + 1, &l2) == 0 && l2.line >= l.line, "line inside object_visit");
+	CHECK(pdb_line_at(pdb, 0x10, &l2) == SYM_E_NOTFOUND, "line in the headers");
+}
+
 static void check_types(pdb_file *pdb, int x64)
 {
 	uint32_t ti = 0;
@@ -292,6 +324,7 @@ static void run(const char *exe, const char *pdbpath, int x64)
 	}
 	check_symbols(pdb, pe, x64);
 	check_types(pdb, x64);
+	check_lines(pdb);
 	check_loaded_image(pe, x64);
 	pe_close(pe);
 	pdb_close(pdb);
