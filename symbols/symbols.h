@@ -261,7 +261,8 @@ typedef struct pdb_line {
 	uint32_t line;          /* 1-based line number */
 	uint16_t segment;
 	uint32_t offset;
-	const char *file;       /* source path as recorded; "" if unknown */
+	const char *file;       /* source path as recorded ("" if unknown);
+	                           PDB contents: escape before printing */
 } pdb_line;
 /* Line containing rva (the entry at or below it within its block).
  * SYM_E_NOTFOUND where there is no line information, including code MSVC
