@@ -217,7 +217,10 @@ size_t kd_fmt_evaluate(char *out, size_t outlen, unsigned ptr_size, uint64_t v)
 	sbuf b;
 	sb_init(&b, out, outlen);
 	sb_printf(&b, "Evaluate expression: %lld = ", (long long)(int64_t)v);
-	sb_addr(&b, ptr_size, ptr_size == 4 ? (v & 0xffffffffu) : v);
+	/* 32-bit targets: 8 digits when the value is a 32-bit one (zero- or
+	 * sign-extended, as -1 is); anything wider keeps the 64-bit form. */
+	int fits32 = (v >> 32) == 0 || (v >> 31) == 0x1ffffffffull;
+	sb_addr(&b, ptr_size == 4 && fits32 ? 4 : 8, v);
 	return sb_done(&b);
 }
 

@@ -97,6 +97,10 @@ int main(void)
 	CHECK_STR(b, "Evaluate expression: -1 = ffffffff`ffffffff");
 	kd_fmt_evaluate(b, sizeof b, 4, 0x1000);
 	CHECK_STR(b, "Evaluate expression: 4096 = 00001000");
+	kd_fmt_evaluate(b, sizeof b, 4, UINT64_MAX);
+	CHECK_STR(b, "Evaluate expression: -1 = ffffffff");
+	kd_fmt_evaluate(b, sizeof b, 4, 0x100000000ull);
+	CHECK_STR(b, "Evaluate expression: 4294967296 = 00000001`00000000");
 	kd_fmt_evaluate(b, sizeof b, 8, 0xfffff80000100000ull);
 	CHECK_STR(b, "Evaluate expression: -8796091973632 = fffff800`00100000");
 
