@@ -63,7 +63,8 @@ size_t kd_fmt_ptrsym_line(char *out, size_t outlen, unsigned ptr_size, uint64_t 
 			  unsigned unit, uint64_t value, int readable, const char *sym);
 
 /* `? expr`: "Evaluate expression: 4096 = 00000000`00001000" (8 digits on
- * 32-bit targets; the decimal is signed 64-bit, as WinDbg prints it). */
+ * 32-bit targets for 32-bit values, -1 included; the decimal is signed
+ * 64-bit, as WinDbg prints it). */
 size_t kd_fmt_evaluate(char *out, size_t outlen, unsigned ptr_size, uint64_t v);
 
 /*
