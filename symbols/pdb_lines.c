@@ -77,8 +77,14 @@ static int lines_subsection(pdb_file *pdb, linevec *lv, const uint8_t *d, uint32
 			pdb_line l;
 			l.offset = off + sym_le32(e);
 			l.segment = seg;
-			l.rva = base + sym_le32(e);
+			/* each entry through the address map: OMAP may move
+			 * pieces of one block apart */
+			l.rva = pdb_segoff_to_rva(pdb, seg, l.offset);
 			l.end = base + size;
+			if (!l.rva)
+				continue;
+			if (l.end <= l.rva)
+				l.end = l.rva + 1;
 			l.line = sym_le32(e + 4) & 0xffffff;
 			l.file = file;
 			int rc = push_line(pdb, lv, &l);
