@@ -63,6 +63,12 @@ int kd64_create(kdcom *link, kd64 **out)
 
 void kd64_destroy(kd64 *k) { free(k); }
 void kd64_set_print(kd64 *k, kd64_print_fn fn, void *ctx) { k->print_fn = fn; k->print_ctx = ctx; }
+void kd64_emit_print(kd64 *k, const char *text, size_t len)
+{
+	if (k->print_fn)
+		k->print_fn(k->print_ctx, text, len);
+}
+
 void kd64_set_timeout(kd64 *k, int ms) { k->timeout_ms = ms; }
 void kd64_set_machine(kd64 *k, uint16_t m) { k->machine = m; }
 uint16_t kd64_machine(const kd64 *k) { return k->machine; }

@@ -20,6 +20,8 @@ typedef void (*kd64_print_fn)(void *ctx, const char *text, size_t len);
 int kd64_create(kdcom *link, kd64 **out);
 void kd64_destroy(kd64 *k);
 void kd64_set_print(kd64 *k, kd64_print_fn fn, void *ctx);
+/* Hand text to the print callback (prints seen outside a request). */
+void kd64_emit_print(kd64 *k, const char *text, size_t len);
 /* Deadline of one request (default 10 s: a 4000-byte reply is ~0.35 s at
  * 115200 baud, retransmissions included). */
 void kd64_set_timeout(kd64 *k, int ms);

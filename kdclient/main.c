@@ -23,7 +23,8 @@ static void usage(FILE *f)
 		"                    com:port=/dev/ttyS0,baud=115200\n"
 		"                    com:ipport=4445,port=127.0.0.1\n"
 		"                    unix:/path  tcp:host:port  serial:/dev/ttyUSB0@115200\n"
-		"                  ',reconnect' reconnects automatically when the link drops.\n"
+		"                  ',reconnect' waits for a target that is not there yet and\n"
+		"                  reconnects automatically when the link drops.\n"
 		"  -c \"CMD; CMD\"   run these commands after attaching (the target stays\n"
 		"                  stopped for them), e.g. -c 'bp nt!NtCreateFile; g'\n"
 		"  -y PATH         symbol path (default: $_NT_SYMBOL_PATH), e.g.\n"
@@ -135,10 +136,21 @@ int main(int argc, char **argv)
 
 	char err[256];
 	kd_target *t = NULL;
-	if (kd_target_kd_open(o.spec, &t, err, sizeof(err)) < 0) {
-		fprintf(stderr, "kdclient: %s\n", err);
-		kd_session_destroy(s);
-		return 1;
+	/* With ",reconnect" a target that is not there yet (the VM is still
+	 * starting) is waited for, as WinDbg waits for its pipe. */
+	kd_connspec cs;
+	char perr[256];
+	int wait_for_it = kd_connspec_parse(o.spec, &cs, perr, sizeof(perr)) == 0 && cs.reconnect;
+	int said = 0;
+	while (kd_target_kd_open(o.spec, &t, err, sizeof(err)) < 0) {
+		if (!wait_for_it || kd_session_interrupted(s)) {
+			fprintf(stderr, "kdclient: %s\n", err);
+			kd_session_destroy(s);
+			return 1;
+		}
+		if (!said++)
+			fprintf(stderr, "kdclient: %s; waiting (Ctrl-C gives up)\n", err);
+		sleep(1);
 	}
 	kd_session_set_live(s, t);
 	kd_target_kd_set_print(t, print_cb, s);

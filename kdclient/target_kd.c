@@ -547,10 +547,8 @@ int kd_target_kd_attach(kd_target *t, int timeout_ms, kd_event *first)
 		if (first->kind == KD_EV_EXCEPTION || first->kind == KD_EV_LOAD_SYMBOLS ||
 		    first->kind == KD_EV_COMMAND_STRING)
 			break;
-		if (first->kind == KD_EV_PRINT && L->api) {
-			/* prints before the stop go to whoever listens */
-			continue;
-		}
+		if (first->kind == KD_EV_PRINT)   /* DbgPrint that came before the stop */
+			kd64_emit_print(L->api, first->text, first->text_len);
 	}
 	rc = kd_target_kd_refresh_version(t);
 	if (rc < 0)
