@@ -90,9 +90,20 @@ static int cmd_if(kd_session *s, const char *name, const char *args)
 	const char *p = kd_skip_blanks(args);
 	int taken = 0;
 	for (;;) {
-		uint64_t v;
-		if (eval_cond(s, p, &v, &p) < 0)
+		uint64_t v = 0;
+		if (taken) {
+			/* A branch already ran: later .elsif conditions are not
+			 * evaluated (they may read memory that is not there). */
+			if (*p == '(') {
+				const char *c = kd_cmdline_match(p);
+				p = c ? kd_skip_blanks(c + 1) : p;
+			} else {
+				while (*p && *p != '{')
+					p++;
+			}
+		} else if (eval_cond(s, p, &v, &p) < 0) {
 			return -1;
+		}
 		if (*p != '{') {
 			kd_err(s, "Syntax error: .if needs a { } block at '%s'\n", p);
 			return -1;

@@ -254,6 +254,7 @@ int main(void)
 	RUN(".if (@rax == 10) { .echo yes } .else { .echo no }", "yes\n");
 	RUN(".if (0) { .echo a } .elsif (1) { .echo b } .else { .echo c }", "b\n");
 	RUN(".if (0) { .echo a } .else { .echo c }; .echo after", "c\nafter\n");
+	RUN(".if (1) { .echo a } .elsif (poi(0)) { .echo b } .else { .echo c }", "a\n");
 	RUN("j @rax == 10 '.echo one; .echo two';'.echo three'", "one\ntwo\n");
 	RUN("j 0 '.echo one';'.echo three'", "three\n");
 	RUN("j 0 .echo a ; .echo b ; .echo c", "b\nc\n");
