@@ -1,7 +1,8 @@
 /*
  * cmd_script.c - scripting commands: .printf .echo .if/.elsif/.else j
- * .block .while .for .break .continue, script files ($$>< $$>a<), and
- * aliases (as aS ad al).
+ * .block .while .for .foreach .break .continue, script files ($$><
+ * $$>a<), aliases (as aS ad al) and the log file (.logopen .logappend
+ * .logclose).
  */
 #include <ctype.h>
 #include <stdio.h>
