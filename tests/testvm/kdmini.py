@@ -319,9 +319,9 @@ class Kd:
         r = self.request("RestoreBreakPoint", struct.pack("<I", handle))
         return u32(r, 8)
 
-    def continue2(self, trace=False, dr7=0, status=DBG_CONTINUE):
-        self.request("Continue2", struct.pack("<IIQQQ", status, 1 if trace else 0, dr7, 1, 0),
-                     reply=False)
+    def continue2(self, trace=False, dr7=0, status=DBG_CONTINUE, sym_range=(1, 0)):
+        self.request("Continue2", struct.pack("<IIQQQ", status, 1 if trace else 0, dr7,
+                                              sym_range[0], sym_range[1]), reply=False)
 
     def read_msr(self, msr):
         r = self.request("ReadMsr", struct.pack("<III", msr, 0, 0))

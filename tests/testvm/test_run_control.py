@@ -93,6 +93,21 @@ def main():
         check(u64(ctx, CTX_RAX) == 0x200, "add used the RAX set by SetContext (%#x)" % u64(ctx, CTX_RAX))
         kd.continue2()
 
+        # --- range stepping: Continue2 with a symbol range reports only
+        # the first step that leaves it ---
+        kd.breakin()
+        skip_int3(kd)
+        st, h = kd.write_breakpoint(step)
+        kd.continue2()
+        s = stop(kd)
+        check(s.pc == step, "at KiStepTestRoutine again")
+        kd.restore_breakpoint(h)
+        kd.continue2(trace=True, sym_range=(step, step + 9))
+        s = stop(kd)
+        check(s.code == STATUS_SINGLE_STEP and s.pc == step + 9,
+              "range step [+0, +9) stops first at +9 (pc %#x)" % s.pc)
+        kd.continue2()
+
         # --- hardware execute breakpoint: KernelDr0 via control space, Dr7 via Continue2 ---
         b = StateChange(kd.breakin())
         skip_int3(kd)

@@ -70,6 +70,7 @@ static struct {
     uint8_t StateChange[STATE_CHANGE_SIZE + 512];
     int BugCheckPending;
     uint64_t KernelCr3;
+    uint64_t RangeStart, RangeEnd;   /* Continue2 symbol range being stepped */
 } Kdp;
 
 /* Set by the debugger (ed nt!KdpPromptRequest 1) to make the idle path run
@@ -524,6 +525,16 @@ static int KdpDispatch(uint32_t len, uint32_t *continue_status)
                 Kdp.TrapFrame->rflags &= ~EFLAGS_TF;
             Kdp.KernelDr[7] = get64(q + 0x18);
             Kdp.Dr6 = 0;
+            /* Range stepping: SymStart == 1 means "no range" (fact sheet 7,
+             * open point 2); otherwise single steps inside [start, end)
+             * are not reported. */
+            uint64_t sym_start = get64(q + 0x20), sym_end = get64(q + 0x28);
+            if (get32(q + 0x14) && sym_start != 1 && sym_end > sym_start) {
+                Kdp.RangeStart = sym_start;
+                Kdp.RangeEnd = sym_end;
+            } else {
+                Kdp.RangeStart = Kdp.RangeEnd = 0;
+            }
         }
         return 1;
     }
@@ -710,6 +721,17 @@ uint32_t KdpTrap(KX_TRAP_FRAME *tf, uint32_t code, uint32_t nparams, const uint6
 {
     if (KdpNestedBreakpoint(tf, code))
         return 0x00010002;
+    if (code == STATUS_SINGLE_STEP && Kdp.RangeEnd) {
+        /* A TF step (DR6.BS, no hardware slot) still inside the range:
+         * keep stepping without a report. */
+        uint64_t dr6 = KiReadDr(6);
+        if ((dr6 & 0x4000) && !(dr6 & 0xF) && tf->rip >= Kdp.RangeStart && tf->rip < Kdp.RangeEnd) {
+            KiWriteDr(6, 0);
+            tf->rflags |= EFLAGS_TF | EFLAGS_RF;
+            return 0x00010002;
+        }
+        Kdp.RangeStart = Kdp.RangeEnd = 0;
+    }
     KdpEnterDebugger(tf);
     KdpBuildContext(KdpLastStopContext);
     uint64_t pc = tf->rip;
