@@ -400,7 +400,7 @@ static void lm_line(kd_session *s, sym_module *m, int verbose)
 	kd_out(s, "    Loaded symbol image file: ");
 	kd_sym_out_name(s, sym_module_image_name(m));
 	kd_out(s, "\n    Image path: ");
-	kd_sym_out_name(s, sym_module_image_name(m));
+	kd_sym_out_name(s, sym_module_image_path(m));
 	kd_out(s, "\n    Image name: ");
 	kd_sym_out_name(s, sym_module_image_name(m));
 	kd_out(s, "\n");

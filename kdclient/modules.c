@@ -195,12 +195,13 @@ int kd_symbolize(kd_session *s, uint64_t addr, char *buf, size_t len)
 typedef struct ldr_offsets {
 	uint32_t dll_base, size_of_image, base_name;
 	uint32_t timestamp;     /* 0: unknown (the field moved between builds) */
+	uint32_t full_name;     /* FullDllName, for lmv's "Image path" */
 } ldr_offsets;
 
 /* Before nt's PDB is loaded: the layout every x64/x86 NT kernel since
  * Windows XP shares (DllBase, SizeOfImage, BaseDllName). */
-static const ldr_offsets ldr_x64 = { 0x30, 0x40, 0x58, 0 };
-static const ldr_offsets ldr_x86 = { 0x18, 0x20, 0x2c, 0 };
+static const ldr_offsets ldr_x64 = { 0x30, 0x40, 0x58, 0, 0x48 };
+static const ldr_offsets ldr_x86 = { 0x18, 0x20, 0x2c, 0, 0x24 };
 
 static int pdb_offset(pdb_file *pdb, const char *type, const char *field, uint32_t *off)
 {
@@ -232,6 +233,8 @@ static void entry_offsets(kd_session *s, const char *type, ldr_offsets *o)
 	    pdb_offset(pdb, type, "BaseDllName", &p.base_name) == 0) {
 		if (pdb_offset(pdb, type, "TimeDateStamp", &p.timestamp) < 0)
 			p.timestamp = 0;
+		if (pdb_offset(pdb, type, "FullDllName", &p.full_name) < 0)
+			p.full_name = o->full_name;
 		*o = p;
 	}
 }
@@ -302,7 +305,7 @@ static int walk_ldr_list(kd_session *s, uint64_t head, uint32_t link_off, const 
 		unsigned ps = kd_ptr_size(t);
 		size_t span = 0;
 		const uint32_t ends[] = { o->dll_base + ps, o->size_of_image + 4, o->base_name + 2 * ps,
-		                          o->timestamp + 4, link_off + ps };
+		                          o->timestamp + 4, link_off + ps, o->full_name + 2 * ps };
 		for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++)
 			if (ends[i] > span)
 				span = ends[i];
@@ -313,11 +316,19 @@ static int walk_ldr_list(kd_session *s, uint64_t head, uint32_t link_off, const 
 			                       entry, kd_target_errmsg(t));
 		uint64_t base = ptr_get(e + o->dll_base, ps);
 		uint32_t size = (uint32_t)le_get(e + o->size_of_image, 4);
-		size_t name_bytes = (size_t)le_get(e + o->base_name, 2);
-		uint64_t name_buf = ptr_get(e + o->base_name + (ps == 8 ? 8 : 4), ps);
-		char name[256];
-		if (read_unicode_chars(t, name_buf, name_bytes, name, sizeof name) < 0)
-			name[0] = 0;   /* nameless, as a paged-out name reads */
+		/* The full path when there is one ("\\SystemRoot\\system32\\
+		 * drivers\\x.sys": the module set keeps its basename as the
+		 * image name), else the base name. */
+		char name[512];
+		size_t full_bytes = (size_t)le_get(e + o->full_name, 2);
+		uint64_t full_buf = ptr_get(e + o->full_name + (ps == 8 ? 8 : 4), ps);
+		if (!full_bytes || read_unicode_chars(t, full_buf, full_bytes, name, sizeof name) < 0 ||
+		    !name[0]) {
+			size_t name_bytes = (size_t)le_get(e + o->base_name, 2);
+			uint64_t name_buf = ptr_get(e + o->base_name + (ps == 8 ? 8 : 4), ps);
+			if (read_unicode_chars(t, name_buf, name_bytes, name, sizeof name) < 0)
+				name[0] = 0;   /* nameless, as a paged-out name reads */
+		}
 		uint32_t ts = o->timestamp ? (uint32_t)le_get(e + o->timestamp, 4) : 0;
 		if (base && size) {
 			int rc = fn(s, base, size, ts, name, ctx);

@@ -30,6 +30,7 @@ struct sym_module {
 	sym_modset *set;
 	char name[128];
 	char image_name[256];
+	char *image_path;       /* as the target reported it (display only) */
 	uint64_t base;
 	uint32_t size;
 	uint32_t timestamp, checksum;
@@ -107,6 +108,7 @@ static void module_free(sym_module *m)
 		pe_close(m->pe);
 	free(m->pe_file);
 	free(m->pdb_file);
+	free(m->image_path);
 	free(m);
 }
 
@@ -251,6 +253,7 @@ int sym_modset_add(sym_modset *set, const char *name, const char *image_name, ui
 		 * shows "Unknown_Module_<base>". */
 		snprintf(m->image_name, sizeof m->image_name, "Unknown_Module_%016" PRIx64, base);
 	}
+	m->image_path = strndup(image_name ? image_name : "", 512);
 	if (name && name[0])
 		snprintf(m->name, sizeof m->name, "%s", name);
 	else
@@ -300,6 +303,10 @@ sym_module *sym_modset_module_at(const sym_modset *set, uint64_t addr)
 
 const char *sym_module_name(const sym_module *m) { return m->name; }
 const char *sym_module_image_name(const sym_module *m) { return m->image_name; }
+const char *sym_module_image_path(const sym_module *m)
+{
+	return m->image_path && m->image_path[0] ? m->image_path : m->image_name;
+}
 uint64_t sym_module_base(const sym_module *m) { return m->base; }
 uint32_t sym_module_size(const sym_module *m) { return m->size; }
 sym_module_state sym_module_get_state(const sym_module *m) { return m->state; }

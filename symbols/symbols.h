@@ -574,6 +574,8 @@ int sym_wildcard_match(const char *pattern, const char *text);
 
 const char *sym_module_name(const sym_module *m);
 const char *sym_module_image_name(const sym_module *m);   /* sanitized basename */
+/* The name as the target reported it (a full path; display only, escape it). */
+const char *sym_module_image_path(const sym_module *m);
 uint64_t sym_module_base(const sym_module *m);
 uint32_t sym_module_size(const sym_module *m);
 sym_module_state sym_module_get_state(const sym_module *m);

@@ -183,6 +183,8 @@ def main():
 
         out = kd.cmd("lmvm testdrv")
         check("Image name: testdrv.sys" in out and "(pdb symbols)" in out, "lmvm testdrv: %r" % out)
+        check(re.search(r"(?m)^    Image path: \\\S*\\testdrv\.sys$", out),
+              "lmvm shows the loader's full path: %r" % out)
 
         out = kd.cmd("bp nt!NtCreateFile")
         out = kd.cmd("bl")
