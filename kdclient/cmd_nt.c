@@ -387,7 +387,7 @@ static int peb_module_cb(void *ctx, const nt_module *m)
 	struct tm tm;
 	if (m->timestamp && gmtime_r(&ts, &tm))
 		strftime(when, sizeof(when), "%b %d %H:%M:%S %Y", &tm);
-	kd_out(pc->s, "    %16llx %08x %-20s %s\n", (unsigned long long)m->base, m->timestamp, when, name);
+	kd_out(pc->s, "        %16llx %08x %-20s %s\n", (unsigned long long)m->base, m->timestamp, when, name);
 	return 0;
 }
 
@@ -467,8 +467,12 @@ static int peb_body(kd_session *s, const nt_offsets *o, uint64_t peb)
 		return -1;
 	}
 	kd_out(s, "PEB at %s\n", fp(s, peb, a));
+	kd_out(s, "    InheritedAddressSpace:    %s\n", nt_buf_u8(b, len, o->peb_inherited) ? "Yes" : "No");
+	kd_out(s, "    ReadImageFileExecOptions: %s\n", nt_buf_u8(b, len, o->peb_read_ifeo) ? "Yes" : "No");
 	kd_out(s, "    BeingDebugged:            %s\n", nt_buf_u8(b, len, o->peb_being_debugged) ? "Yes" : "No");
 	kd_out(s, "    ImageBaseAddress:         %s\n", fp(s, nt_buf_ptr(o, b, len, o->peb_image_base), a));
+	if (o->peb_nt_global_flag != NT_OFF_NONE)
+		kd_out(s, "    NtGlobalFlag:             %x\n", nt_buf_u32(b, len, o->peb_nt_global_flag));
 	uint64_t ldr = nt_buf_ptr(o, b, len, o->peb_ldr);
 	kd_out(s, "    Ldr                       %s\n", fp(s, ldr, a));
 	if (ldr) {
@@ -493,6 +497,8 @@ static int peb_body(kd_session *s, const nt_offsets *o, uint64_t peb)
 				kd_out(s, "    %s\n", err);
 		}
 	}
+	if (o->peb_subsystem_data != NT_OFF_NONE)
+		kd_out(s, "    SubSystemData:     %s\n", fp(s, nt_buf_ptr(o, b, len, o->peb_subsystem_data), a));
 	kd_out(s, "    ProcessHeap:       %s\n", fp(s, nt_buf_ptr(o, b, len, o->peb_process_heap), a));
 	uint64_t pp = nt_buf_ptr(o, b, len, o->peb_params);
 	kd_out(s, "    ProcessParameters: %s\n", fp(s, pp, a));

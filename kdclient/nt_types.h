@@ -33,6 +33,7 @@ typedef struct nt_offsets {
 	/* _PEB, _PEB_LDR_DATA, _LDR_DATA_TABLE_ENTRY, _RTL_USER_PROCESS_PARAMETERS */
 	uint32_t peb_size, peb_being_debugged, peb_image_base, peb_ldr, peb_params;
 	uint32_t peb_process_heap, peb_session_id;
+	uint32_t peb_inherited, peb_read_ifeo, peb_nt_global_flag, peb_subsystem_data;
 	uint32_t ldr_size, ldr_initialized, ldr_in_load, ldr_in_memory, ldr_in_init;
 	uint32_t lde_size, lde_in_load, lde_base, lde_entry, lde_image_size;
 	uint32_t lde_full_name, lde_base_name, lde_timestamp;
