@@ -14,6 +14,7 @@
 struct kd64 {
 	kdcom *link;
 	uint16_t machine;
+	int machine_known;      /* set from GetVersion */
 	int timeout_ms;
 	kd64_print_fn print_fn;
 	void *print_ctx;
@@ -70,7 +71,7 @@ void kd64_emit_print(kd64 *k, const char *text, size_t len)
 }
 
 void kd64_set_timeout(kd64 *k, int ms) { k->timeout_ms = ms; }
-void kd64_set_machine(kd64 *k, uint16_t m) { k->machine = m; }
+void kd64_set_machine(kd64 *k, uint16_t m) { k->machine = m; k->machine_known = 1; }
 uint16_t kd64_machine(const kd64 *k) { return k->machine; }
 const char *kd64_errmsg(const kd64 *k) { return k->errmsg; }
 kdcom *kd64_link(kd64 *k) { return k->link; }
@@ -520,7 +521,12 @@ int kd64_wait_event(kd64 *k, kd_event *ev, int timeout_ms)
 			return fail(k, map_err(rc), "%s", kdcom_errmsg(k->link));
 		switch (k->pkt.type) {
 		case KD_PACKET_TYPE_STATE_CHANGE64:
-			if (kd64_decode_event(k->pkt.payload, k->pkt.len, k->machine, ev) == 0)
+			/* Before GetVersion the machine is a guess from the report's
+			 * shape (x86 reports differ from x64 ones, §6). */
+			if (kd64_decode_event(k->pkt.payload, k->pkt.len,
+					      k->machine_known ? k->machine :
+					      kdpkt_guess_state_change_machine(k->pkt.payload, k->pkt.len),
+					      ev) == 0)
 				return 0;
 			break;
 		case KD_PACKET_TYPE_DEBUG_IO:
