@@ -132,7 +132,9 @@ static int cmd_k(kd_session *s, const char *name, const char *args)
 			}
 		}
 		uint64_t v;
-		if (!*num || eval_word(s, num, &v) < 0)
+		if (!*num)
+			break;   /* "kL": L alone hides source lines, which k never shows */
+		if (eval_word(s, num, &v) < 0)
 			return -1;
 		max = v ? (size_t)v : 1;
 	}

@@ -123,6 +123,14 @@ static void x86_stacks(void)
 	            "WARNING: Frame IP not in any known module. Following frames may be wrong.\n"
 	         "00 0012f100 00401234 0x401000\n"
 	            "01 0012f200 00402345 0x401234\n");
+	RUN("k L", " # ChildEBP RetAddr  \n"
+	           "WARNING: Frame IP not in any known module. Following frames may be wrong.\n"
+	           "00 0012f100 00401234 0x401000\n"
+	           "01 0012f200 00402345 0x401234\n"
+	           "02 0012f300 00000000 0x402345\n");
+	RUN("kbn 1", " # ChildEBP RetAddr  Args to Child              \n"
+	             "WARNING: Frame IP not in any known module. Following frames may be wrong.\n"
+	             "00 0012f100 00401234 00000001 00000002 00000003 0x401000\n");
 	RUN("kc", " # Call Site\n"
 	    "WARNING: Frame IP not in any known module. Following frames may be wrong.\n"
 	    "00 0x401000\n01 0x401234\n02 0x402345\n");
