@@ -32,6 +32,11 @@ static const WCHAR *const IopTestFileNames[] = {
 
 /* Counters a debugger can watch ("dd nt!IopCreateFileCount"). */
 volatile ULONG IopCreateFileCount;
+/* Knobs a user can change from the debugger: "ed nt!TestFileWorkerHeartbeat 0"
+ * silences the DbgPrint heartbeat; "eq nt!TestFileWorkerDelay -10000000"
+ * slows the worker to one create a second (100 ns units, negative = relative). */
+volatile ULONG TestFileWorkerHeartbeat = 200;
+volatile LONG64 TestFileWorkerDelay = -200000;
 volatile ULONG64 IopNextHandle = 0x80000004;
 DRIVER_OBJECT *IopTestDriverObject;
 static KEVENT ExpWorkQueueEvent;
@@ -135,11 +140,12 @@ CHAIN void TestFileWorkerThread(PVOID StartContext)
                                        NULL, 0);
         if ((n + 1) % 50 == 0)
             KeSetEvent(&ExpWorkQueueEvent, 0, 0);    /* a work item for ExpWorkerThread */
-        if ((n + 1) % 200 == 0)
+        ULONG beat = TestFileWorkerHeartbeat;
+        if (beat && (n + 1) % beat == 0)
             DbgPrint("testnt: NtCreateFile worker: %u calls, last %wZ -> 0x%x handle %p\n",
                      (unsigned)(n + 1), &name, (unsigned)status, handle);
 
-        delay.QuadPart = -200000;                /* 20 ms */
+        delay.QuadPart = TestFileWorkerDelay;    /* 20 ms unless changed */
         KeDelayExecutionThread(0 /* KernelMode */, 0, &delay);
     }
 }
