@@ -50,6 +50,7 @@ def main():
     ap.add_argument("--entry", required=True)
     ap.add_argument("--subsystem", default="native")
     ap.add_argument("--dll", action="store_true")
+    ap.add_argument("--driver", action="store_true", help="kernel-mode image (/driver)")
     ap.add_argument("--multiboot", help="physical load address; patch the multiboot header")
     ap.add_argument("--export", action="append", default=[])
     ap.add_argument("objs", nargs="+")
@@ -61,6 +62,8 @@ def main():
            "/incremental:no", "/opt:noref"]
     if a.dll:
         cmd.append("/dll")
+    if a.driver:
+        cmd.append("/driver")
     cmd += ["/export:" + e for e in a.export]
     cmd += a.objs
     r = subprocess.run(cmd)
