@@ -92,6 +92,9 @@ def main():
     subprocess.check_call([lld, '/nologo', '/debug', '/entry:main', '/nodefaultlib', '/opt:noref',
                            '/subsystem:console', '/out:' + os.path.join(outdir, 'big.exe'),
                            '/pdb:' + os.path.join(outdir, 'big.pdb')] + objs)
+    # the objects are only link inputs; they are most of the space
+    for o in objs:
+        os.remove(o)
 
 
 if __name__ == '__main__':
