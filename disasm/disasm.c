@@ -438,7 +438,23 @@ static int decode_one(kd_disasm *d, const uint8_t *code, size_t len, uint64_t ad
 				out->target = t;
 				sb_target(&b, d, t);
 			} else {
-				sb_masm(&b, (uint64_t)op->imm & width_mask(op->size));
+				uint64_t imm = (uint64_t)op->imm & width_mask(op->size);
+				char name[256];
+				/* An immediate that is an address inside a module
+				 * (push of a string, mov of a table's address) reads
+				 * as WinDbg shows it: offset nt!Foo (80501000). Only
+				 * pointer-wide immediates: small constants are not
+				 * addresses. */
+				if (op->size == d->bits / 8 && imm >= 0x10000 && d->symbolize &&
+				    d->symbolize(d->sym_ctx, imm, name, sizeof name) == 1 && name[0]) {
+					sb_puts(&b, "offset ");
+					sb_puts(&b, name);
+					sb_puts(&b, " (");
+					sb_addr(&b, d->bits, imm);
+					sb_putc(&b, ')');
+				} else {
+					sb_masm(&b, imm);
+				}
 			}
 			break;
 		case X86_OP_MEM:

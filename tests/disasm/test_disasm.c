@@ -128,6 +128,11 @@ int main(void)
 	LINE(d32, b, "e8fb8f0500", "80501000 e8fb8f0500      call    nt!KeTickCount (8055a000)");
 	LINE(d32, b, "c20800", "80501000 c20800          ret     8");
 	LINE(d32, b, "6a00", "80501000 6a00            push    0");
+	/* address immediates read as offsets when they name something */
+	LINE(d32, b, "6800a05580", "80501000 6800a05580      push    offset nt!KeTickCount (8055a000)");
+	LINE(d32, b, "b910105080", "80501000 b910105080      mov     ecx,offset nt!KiBar+0x10 (80501010)");
+	LINE(d32, b, "6800000100", "80501000 6800000100      push    10000h");
+	LINE(d64, a, "48b90030100000f8ffff", "fffff800`00101234 48b90030100000f8ffff mov     rcx,offset nt!KiFoo (fffff800`00103000)");
 	LINE(d16, 0x7c00, "b80000", "00007c00 b80000          mov     ax,0");
 
 	/* Undecodable bytes and unreadable memory. */
