@@ -595,14 +595,11 @@ static uint64_t current_dirbase(kd_session *s)
  * itself at one (randomized) index; find it from the PML4 page. */
 static int self_map_index(nt_paging *pg, uint64_t cr3, unsigned *idx)
 {
-	nt_pte_walk w;
-	uint64_t table = cr3 & 0x000ffffffffff000ull;
+	uint64_t table = cr3 & 0x000ffffffffff000ull, e;
 	for (unsigned i = 256; i < 512; i++) {
-		uint64_t va = 0xffff000000000000ull | (uint64_t)i << 39;
-		if (nt_paging_translate(pg, cr3, va, &w) == NT_PAGING_E_READ)
+		if (nt_paging_top_entry(pg, cr3, i, &e) < 0)
 			return -1;
-		if (w.nlevels >= 1 && (w.level[0].value & 1) &&
-		    (w.level[0].value & 0x000ffffffffff000ull) == table) {
+		if ((e & 1) && (e & 0x000ffffffffff000ull) == table) {
 			*idx = i;
 			return 0;
 		}

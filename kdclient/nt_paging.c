@@ -186,3 +186,14 @@ int nt_paging_translate(nt_paging *p, uint64_t dirbase, uint64_t va, nt_pte_walk
 	}
 	return NT_PAGING_E_NOT_PRESENT;
 }
+
+int nt_paging_top_entry(nt_paging *p, uint64_t dirbase, unsigned index, uint64_t *value)
+{
+	nt_pte_level lv;
+	uint64_t table = p->mode == NT_PAGING_X64 ? dirbase & 0x000ffffffffff000ull :
+	                 p->mode == NT_PAGING_PAE ? dirbase & 0xffffffe0u : dirbase & 0xfffff000u;
+	int rc = read_entry(p, table, index, p->mode == NT_PAGING_X86 ? 4 : 8, &lv);
+	if (rc == 0)
+		*value = lv.value;
+	return rc;
+}

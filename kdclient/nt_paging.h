@@ -60,6 +60,10 @@ typedef struct nt_pte_walk {
  * with the walk filled up to the entry that was not present; E_READ. */
 int nt_paging_translate(nt_paging *p, uint64_t dirbase, uint64_t va, nt_pte_walk *walk);
 
+/* One entry of the top-level table (PML4 / PDPT / PD) of dirbase, from
+ * the cache: 0 or NT_PAGING_E_READ. */
+int nt_paging_top_entry(nt_paging *p, uint64_t dirbase, unsigned index, uint64_t *value);
+
 /* Entry decoding shared with !pte. */
 int nt_pte_present(nt_paging_mode mode, uint64_t e);          /* valid, or transition */
 int nt_pte_transition(nt_paging_mode mode, uint64_t e);

@@ -250,6 +250,21 @@ static void x64_paging(void)
 	}
 	kd_session_set_live(S, NULL);
 	kd_session_destroy(S);
+
+	/* With Windows' self-map (PML4 entry 0x1ed pointing at the PML4) the
+	 * entries are shown at their virtual addresses: the classic values
+	 * FFFFF6FB`7DBEDF80 ... for the fffff800`00xxxxxx range. */
+	p64(f.pmem + 0x1000 + 8 * 0x1ed, 0x1000 | 0x3);
+	S = kd_session_create();
+	kd_session_set_live(S, &t);
+	kd_session_set_output(S, capture, NULL);
+	RUN("!pte fffff800`00100123",
+	    "                                           VA fffff80000100123\n"
+	    "PXE at FFFFF6FB7DBEDF80    PPE at FFFFF6FB7DBF0000    PDE at FFFFF6FB7E000000    PTE at FFFFF6FC00000800\n"
+	    "contains 0000000000002003  contains 0000000000003003  contains 0000000000004003  contains 8000000000005063\n"
+	    "pfn 2         -------KWEV  pfn 3         -------KWEV  pfn 4         -------KWEV  pfn 5         ---DA--KW-V\n");
+	kd_session_set_live(S, NULL);
+	kd_session_destroy(S);
 }
 
 int main(void)

@@ -53,6 +53,9 @@ static void test_x64(void)
 	CHECK(nt_paging_translate(p, 0x1000, 2ull << 39, &w) == NT_PAGING_E_NOT_PRESENT);
 	nt_paging_flush(p);
 	CHECK(nt_paging_translate(p, 0x1000, 2ull << 39, &w) == NT_PAGING_E_READ);
+	uint64_t top;
+	CHECK(nt_paging_top_entry(p, 0x1000, 0, &top) == 0);
+	CHECK_EQ(top, 0x2000 | 0x7);
 	unsigned before = nt_paging_reads(p);
 	nt_paging_flush(p);
 	CHECK(nt_paging_translate(p, 0x1000, 0x5000, &w) == 0);
