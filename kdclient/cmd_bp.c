@@ -93,6 +93,11 @@ static int cmd_bp(kd_session *s, const char *name, const char *args)
 	if (kd_eval(s, expr, &addr, NULL) < 0) {
 		if (name[1] == 'u') {
 			deferred = 1;
+		} else if (kind == KD_BP_SOFT && strchr(expr, '!')) {
+			/* WinDbg turns a bp on a module that is not loaded yet
+			 * into a deferred one and says so */
+			kd_out(s, "Bp expression '%s' could not be resolved, adding deferred bp\n", expr);
+			deferred = 1;
 		} else {
 			kd_err(s, "%s\n", kd_session_errmsg(s));
 			return -1;

@@ -2,7 +2,8 @@
 """VM test: registers and the rest of the session: r cr0 cr2 cr3 cr4 gdtr
 idtr in WinDbg's shape, rdmsr of GS base equal to nt!KiInitialPcr (from the
 PDB), ~Ns, r $t0, r reg=value, sx/sxe/sxi, an unknown command in one line,
-a DbgPrompt from the target answered from stdin, and -logo writing the
+a breakpoint on a driver that loads later (deferred, then resolved), a
+DbgPrompt from the target answered from stdin, and -logo writing the
 session to a file."""
 import os
 import re
@@ -18,7 +19,8 @@ def main():
     log = tempfile.NamedTemporaryFile(prefix="e2e-log-", delete=False).name
     try:
         with VM("unix") as vm:
-            kd = Kd(vm.spec, ["-logo", log, "-y", os.path.dirname(os.environ["TESTNT_PDB"])])
+            pdbdir = os.path.dirname(os.environ["TESTNT_PDB"])
+            kd = Kd(vm.spec, ["-logo", log, "-y", pdbdir + ";" + os.path.join(pdbdir, "world")])
             try:
                 kd.prompt(60)
                 out = kd.cmd("r cr0 cr2 cr3 cr4 gdtr idtr")
@@ -45,6 +47,14 @@ def main():
                 kd.cmd("sxe av")
                 out = kd.cmd("frobnicate 1 2")
                 check(out.strip().count("\n") == 0 and "frobnicate" in out, "unknown command: %r" % out)
+
+                # A breakpoint in the driver: deferred while testdrv.sys is
+                # not loaded yet (attach at boot), resolved when it loads.
+                out = kd.cmd("bp testdrv!TestDrvDispatchCreate")
+                out = kd.cmd("g", 90)
+                check("Breakpoint 0 hit" in out and "testdrv!TestDrvDispatchCreate:" in out,
+                      "driver breakpoint: %r" % out)
+                kd.cmd("bc *")
 
                 # DbgPrompt: the kernel asks on its idle path once
                 # nt!KdpPromptRequest is set; the answer comes from stdin.
