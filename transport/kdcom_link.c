@@ -410,11 +410,29 @@ int kdcom_send_reset(kdcom *l)
 	return send_control(l, KD_PACKET_TYPE_RESET, 0);
 }
 
+/* Is the data packet in l->rx the target's reply to our packet in l->tx?
+ * Only a manipulate reply with our ApiNumber is: the target sends one only
+ * after it took the request in (§5 step 8). */
+static bool answers_tx(const kdcom *l)
+{
+	if (l->tx_type != KD_PACKET_TYPE_STATE_MANIPULATE || l->rx.type != KD_PACKET_TYPE_STATE_MANIPULATE)
+		return false;
+	if (l->tx_len < KDCOM_HEADER_SIZE + 4 || l->rx.len < 4)
+		return false;
+	return kdpkt_get32(l->tx + KDCOM_HEADER_SIZE) == kdpkt_get32(l->rx.payload);
+}
+
 int kdcom_send_packet(kdcom *l, uint16_t type, const void *payload, size_t len, int timeout_ms)
 {
 	int64_t deadline = deadline_of(timeout_ms);
 	int attempts = 0;
 	bool reset_done = false;
+	/* a new data packet from the target came while our ACK is missing:
+	 * either the ACK was lost, or the target was itself waiting for the
+	 * ACK of that packet, answered ours with RESEND and took its own as
+	 * delivered (§4; a stopped target with Ctrl-C pending re-sends its
+	 * state change every second). Only what follows tells them apart. */
+	bool answer_seen = false;
 
 	int n = kdcom_frame(l->tx, sizeof l->tx, KDCOM_LEADER_DATA, type, l->next_id, payload, len);
 	if (n < 0) {
@@ -436,6 +454,12 @@ int kdcom_send_packet(kdcom *l, uint16_t type, const void *payload, size_t len, 
 		bool again = false;
 		if (r == 0) {
 			l->c.timeouts++;
+			if (answer_seen) {
+				/* no RESEND followed the target's packet: it took
+				 * ours, only the ACK went missing */
+				l->next_id ^= 1;
+				return 0;
+			}
 			if (deadline >= 0 && now_ms() >= deadline)
 				return fail(l, KDT_E_TIMEOUT, "no ACK for %s packet id 0x%08x before the deadline (%d retransmissions)",
 						kdpkt_type_name(type), kdpkt_get32(l->tx + 8), attempts);
@@ -473,16 +497,19 @@ int kdcom_send_packet(kdcom *l, uint16_t type, const void *payload, size_t len, 
 			r = enqueue(l, &l->rx);
 			if (r < 0)
 				return r;
-			if (l->rx.type == KD_PACKET_TYPE_STATE_MANIPULATE ||
-					l->rx.type == KD_PACKET_TYPE_STATE_CHANGE64) {
-				/* the answer came, so the request got there and only
+			if (answers_tx(l)) {
+				/* the reply came, so the request got there and only
 				 * its ACK was lost */
 				l->next_id ^= 1;
 				return 0;
 			}
+			/* anything else (a re-sent state change, a DbgPrint)
+			 * proves nothing: wait for the ACK or the RESEND */
+			answer_seen = true;
 			continue;
 		}
 		if (again) {
+			answer_seen = false;
 			if (++attempts > l->max_retransmits) {
 				if (reset_done)
 					return fail(l, KDT_E_TIMEOUT, "target does not acknowledge %s packets (gave up after RESET and %d retransmissions)",

@@ -269,9 +269,39 @@ uint8_t fake_mem_byte(uint64_t addr)
 	return (uint8_t)((addr * 7u) ^ (addr >> 8) ^ 0x5A);
 }
 
-void fake_serve(fake_target *t)
+int fake_answer(fake_target *t)
 {
 	uint8_t out[KDCOM_MAX_PAYLOAD];
+	size_t len = KD_MANIP_HEADER_SIZE;
+	memcpy(out, t->rx.payload, KD_MANIP_HEADER_SIZE);
+	uint32_t api = kdpkt_get32(out);
+	kdpkt_put32(out + 8, KD_STATUS_SUCCESS);
+	if (api == KD_API_READ_VIRTUAL_MEMORY) {
+		uint64_t addr = kdpkt_get64(out + 0x10);
+		uint32_t cnt = kdpkt_get32(out + 0x18);
+		if (cnt > KD_MANIP_MAX_DATA)
+			cnt = KD_MANIP_MAX_DATA;
+		for (uint32_t i = 0; i < cnt; i++)
+			out[len + i] = fake_mem_byte(addr + i);
+		kdpkt_put32(out + 0x1C, cnt);
+		len += cnt;
+	} else if (api == KD_API_GET_VERSION) {
+		memset(out + 0x10, 0, 40);
+		kdpkt_put16(out + 0x10, 0x0F);
+		kdpkt_put16(out + 0x12, 19041);
+		out[0x14] = 6;
+		out[0x15] = 2;
+		kdpkt_put16(out + 0x16, KD_VERS_FLAG_DATA | KD_VERS_FLAG_PTR64);
+		kdpkt_put16(out + 0x18, KD_MACHINE_AMD64);
+		kdpkt_put64(out + 0x20, 0xfffff80000000000ull);
+	} else {
+		kdpkt_put32(out + 8, KD_STATUS_UNSUCCESSFUL);
+	}
+	return fake_send_data(t, KD_PACKET_TYPE_STATE_MANIPULATE, out, len);
+}
+
+void fake_serve(fake_target *t)
+{
 	while (!atomic_load(&t->stop) && t->fd >= 0) {
 		int r = fake_recv(t, 50);
 		if (r != 0)
@@ -295,32 +325,7 @@ void fake_serve(fake_target *t)
 			fake_close_now(t);
 			return;
 		}
-		size_t len = KD_MANIP_HEADER_SIZE;
-		memcpy(out, t->rx.payload, KD_MANIP_HEADER_SIZE);
-		uint32_t api = kdpkt_get32(out);
-		kdpkt_put32(out + 8, KD_STATUS_SUCCESS);
-		if (api == KD_API_READ_VIRTUAL_MEMORY) {
-			uint64_t addr = kdpkt_get64(out + 0x10);
-			uint32_t cnt = kdpkt_get32(out + 0x18);
-			if (cnt > KD_MANIP_MAX_DATA)
-				cnt = KD_MANIP_MAX_DATA;
-			for (uint32_t i = 0; i < cnt; i++)
-				out[len + i] = fake_mem_byte(addr + i);
-			kdpkt_put32(out + 0x1C, cnt);
-			len += cnt;
-		} else if (api == KD_API_GET_VERSION) {
-			memset(out + 0x10, 0, 40);
-			kdpkt_put16(out + 0x10, 0x0F);
-			kdpkt_put16(out + 0x12, 19041);
-			out[0x14] = 6;
-			out[0x15] = 2;
-			kdpkt_put16(out + 0x16, KD_VERS_FLAG_DATA | KD_VERS_FLAG_PTR64);
-			kdpkt_put16(out + 0x18, KD_MACHINE_AMD64);
-			kdpkt_put64(out + 0x20, 0xfffff80000000000ull);
-		} else {
-			kdpkt_put32(out + 8, KD_STATUS_UNSUCCESSFUL);
-		}
-		if (fake_send_data(t, KD_PACKET_TYPE_STATE_MANIPULATE, out, len) < 0)
+		if (fake_answer(t) < 0)
 			return;
 	}
 }

@@ -74,6 +74,9 @@ int fake_send_control(fake_target *t, uint16_t type, uint32_t id);
  * Returns 0 with t->rx filled, 1 if a RESET came (already answered),
  * 2 if a breakin byte came, -1 on timeout/close/stop. */
 int fake_recv(fake_target *t, int timeout_ms);
+/* Answer the manipulate request in t->rx (reads: fake_mem_byte, GetVersion:
+ * an x64 target, anything else STATUS_UNSUCCESSFUL). 0 or -1. */
+int fake_answer(fake_target *t);
 /* Serve manipulate requests until stop (reads: deterministic bytes). */
 void fake_serve(fake_target *t);
 /* The byte pattern the fake target returns for a read at addr. */

@@ -377,6 +377,93 @@ static void test_trace_io(void)
 	end_link(&t, l, s);
 }
 
+/* ---- a stopped target that saw a breakin byte (ControlCPending) re-sends
+ * its state change on every receive timeout and waits for the ACK; a
+ * request that arrives during that wait is answered with RESEND and the
+ * target takes its own state change as delivered (ReactOS KdpSendWaitContinue
+ * + KdReceivePacket, fact sheet §4). The request must still get answered,
+ * both through kdcom_transact and through send_packet + recv_packet. ---- */
+static void script_stopped_resending(fake_target *t)
+{
+	uint8_t sc[KD_STATE_CHANGE_SIZE];
+	size_t n = fake_state_change(sc, KD_STATUS_BREAKPOINT, 0xfffff80000401000ull);
+	while (!atomic_load(&t->stop) && fake_recv(t, 50) != 1)
+		; /* the attach RESET (answered inside fake_recv) */
+	fake_send_data(t, KD_PACKET_TYPE_STATE_CHANGE64, sc, n);
+	while (!atomic_load(&t->stop) && t->fd >= 0) {
+		int r = fake_recv(t, 150);
+		if (r == 2)
+			continue; /* another breakin: still pending */
+		if (r != 0) {
+			/* receive timeout with Ctrl-C pending (or a RESET):
+			 * send the stop again and wait for its ACK */
+			if (!atomic_load(&t->stop) && fake_send_data(t, KD_PACKET_TYPE_STATE_CHANGE64, sc, n) < 0)
+				return;
+			continue;
+		}
+		if (t->rx.type != KD_PACKET_TYPE_STATE_MANIPULATE || t->rx.len < KD_MANIP_HEADER_SIZE)
+			continue;
+		atomic_fetch_add(&t->requests, 1);
+		if (fake_answer(t) < 0)
+			return;
+	}
+}
+
+/* kd64.c's way: send the request, then receive until its reply, skipping
+ * the re-sent state changes. */
+static int read_by_send_recv(kdcom *l, uint64_t addr, uint32_t count, int timeout_ms)
+{
+	uint8_t req[KD_MANIP_HEADER_SIZE];
+	int n = kdpkt_encode_read_virtual(req, sizeof req, 0, addr, count);
+	int64_t end = ms_now() + timeout_ms;
+	int r = kdcom_send_packet(l, KD_PACKET_TYPE_STATE_MANIPULATE, req, (size_t)n, timeout_ms);
+	if (r < 0)
+		return r;
+	for (;;) {
+		int64_t left = end - ms_now();
+		if (left <= 0)
+			return KDT_E_TIMEOUT;
+		kdcom_packet p;
+		kdpkt_manip m;
+		r = kdcom_recv_packet(l, &p, (int)left);
+		if (r < 0)
+			return r;
+		if (p.type == KD_PACKET_TYPE_STATE_MANIPULATE && kdpkt_decode_manip(p.payload, p.len, &m) == 0 &&
+				m.api == KD_API_READ_VIRTUAL_MEMORY && m.u.memory.address == addr &&
+				m.data_len == count && m.data[0] == fake_mem_byte(addr))
+			return 0;
+	}
+}
+
+static void test_request_during_resend(void)
+{
+	fake_target t = { 0 };
+	kd_stream *s;
+	kdcom *l = new_link(&t, script_stopped_resending, &s);
+	kdcom_set_timeouts(l, 300, 5);
+	CHECK(kdcom_attach(l, 5000) == 0, "attach: %s", kdcom_errmsg(l));
+	kdcom_packet p;
+	CHECK(kdcom_recv_packet(l, &p, 1000) == 0 && p.type == KD_PACKET_TYPE_STATE_CHANGE64, "no state change");
+	int slow = 0;
+	for (int i = 0; i < 8; i++) {
+		sleep_ms(250 + 90 * i); /* the user sits at the prompt: nobody reads */
+		uint64_t addr = 0x10000 + 0x100 * (uint64_t)i;
+		int64_t t0 = ms_now();
+		int r = (i & 1) ? read_by_send_recv(l, addr, 32, 3000) : do_read(l, addr, 32, 3000);
+		int64_t took = ms_now() - t0;
+		CHECK(r == 0, "request %d (%s) not answered: %d %s", i, (i & 1) ? "send+recv" : "transact", r,
+				kdcom_errmsg(l));
+		/* one retransmission after the RESEND, nothing like an ACK
+		 * timeout or a re-ask */
+		if (took > 1000)
+			slow++;
+	}
+	CHECK(slow == 0, "%d requests needed more than 1 s", slow);
+	CHECK(kdcom_stats(l)->resends_received > 0, "the race was not exercised (no RESEND from the target)");
+	CHECK(atomic_load(&t.requests) == 8, "target served %d requests, want 8", atomic_load(&t.requests));
+	end_link(&t, l, s);
+}
+
 /* ---- attach: running target; a DbgPrint is not a stop (open-points #10) ---- */
 static void script_running(fake_target *t)
 {
@@ -565,6 +652,7 @@ static const struct { const char *name; void (*fn)(void); } tests[] = {
 	{ "attach-reset-first", test_attach_reset_first },
 	{ "attach-running", test_attach_running },
 	{ "attach-file-io", test_attach_file_io },
+	{ "request-during-resend", test_request_during_resend },
 	{ "prompt", test_prompt },
 	{ "trace-io", test_trace_io },
 	{ "slow-and-stall", test_slow_and_stall },
