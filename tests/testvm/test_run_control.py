@@ -155,6 +155,21 @@ def main():
         v = kd.get_version()
         check(v["status"] == STATUS_SUCCESS, "link usable after RESEND")
 
+        # --- one breakin byte while DbgPrints stream (DEBUG_IO ACK waits) ---
+        n0 = len(kd.prints)
+        kd.write_virtual(syms["KiPrintStressCount"], struct.pack("<I", 100000))
+        kd.continue2()
+        t_end = time.monotonic() + 0.7
+        while time.monotonic() < t_end:
+            kd.read_packet(0.05)
+        kd.s.write(b"b")
+        s = stop(kd, 5)
+        check(s.code == STATUS_BREAKPOINT and s.pc == syms["RtlpBreakWithStatusInstruction"],
+              "single breakin during a print storm")
+        check(len(kd.prints) - n0 > 10, "prints streamed (%d)" % (len(kd.prints) - n0))
+        kd.write_virtual(syms["KiPrintStressCount"], struct.pack("<I", 0))
+        skip_int3(kd)
+
         # --- a breakpoint on a routine the debugger uses itself (memcpy):
         # it must not recurse; the target drops it and keeps serving ---
         st, orig_memcpy = kd.read_virtual(syms["memcpy"], 1)

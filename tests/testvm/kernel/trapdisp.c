@@ -11,6 +11,11 @@ void KdpCheckPromptRequest(void);
 
 volatile uint64_t KiStepTestCounter;
 
+/* Write N (ed nt!KiPrintStressCount 0n1000) and continue: the next N timer
+ * ticks each DbgPrint a line, to exercise DEBUG_IO traffic while running
+ * (breakins that race prints, slow ACKs). */
+volatile uint32_t KiPrintStressCount;
+
 /* Write 1 (ed nt!KiFaultTestRequest 1) and continue: the next timer tick
  * reads an unmapped kernel address in KiFaultTestRoutine, for tests of
  * access-violation stops, first/second chance and the 0x50 bugcheck. */
@@ -29,6 +34,10 @@ __declspec(noinline) void KeUpdateSystemTime(void)
     KiClockTick();
     KiStepTestRoutine();
     KiStepTestCounter++;
+    if (KiPrintStressCount) {
+        KiPrintStressCount--;
+        DbgPrint("testnt: print stress %u\n", KiPrintStressCount);
+    }
     if (KiFaultTestRequest) {
         KiFaultTestRequest = 0;
         KiFaultTestRoutine();
