@@ -21,15 +21,21 @@
  * that polls COM1 for the KD breakin byte, so interrupts should be enabled
  * while the world runs (the world may also call kd_poll_breakin() itself).
  * Nothing here may be called from the timer interrupt except ke_ticks().
+ * Every trap/interrupt stub does swapgs when it comes from ring 3, so in the
+ * kernel MSR_GS_BASE is the KPCR (world_kpcr(), loaded at boot) and in user
+ * mode KERNEL_GS_BASE holds it (the world keeps the TEB there while a thread
+ * runs in the kernel).  The stubs carry unwind info (machine frame), so stack
+ * walks cross them into the interrupted code.
  *
  * Build contract (tests/testvm/meson.build does subdir('world') when
  * world/meson.build exists, BEFORE it builds the kernel).  Variables the
- * world can use:  testvm_clang, testvm_lld_link (programs),
+ * world can use:  testvm_clang, testvm_lld_link, testvm_python (programs),
  * testvm_kernel_c_args (list: the kernel's clang flags incl. -I for this
  * header), testvm_user_c_args (same without kernel-only bits),
  * testvm_link_py (script: link_pe.py --out X.exe --pdb X.pdb --base 0x...
- * --entry sym [--dll] [--subsystem native|console] objs... ; checks RVA ==
- * file offset).  The world defines:
+ * --entry sym [--dll] [--driver] [--subsystem native|console] objs... ;
+ * checks RVA == file offset).  testnt-core.exe is the core linked with
+ * kernel/world_stub.c instead of the world.  The world defines:
  *   world_kernel_sources : files('...c', '...S') compiled into testnt.exe
  *   world_kernel_deps    : custom targets to build first (user PEs etc.)
  *   world_blob_dir       : include path for .incbin in world .S files
