@@ -127,6 +127,19 @@ def main():
         check(b.pc == syms["RtlpBreakWithStatusInstruction"], "no hardware hit after Dr7 = 0")
         skip_int3(kd)
 
+        # --- physical memory: the image sits at physical 0x100000, so
+        # VA - 0xFFFFF800`00000000 is its physical address ---
+        va = syms["KdpLastPromptResponse"] + 64
+        pa = va - 0xFFFFF80000000000
+        r = kd.request("WritePhysicalMemory", struct.pack("<QII", pa, 8, 0), b"PHYSTEST")
+        check(u32(r, 8) == STATUS_SUCCESS and u32(r, 0x1C) == 8, "WritePhysicalMemory")
+        st, d = kd.read_virtual(va, 8)
+        check(d == b"PHYSTEST", "physical write visible at the virtual address")
+        st, d = kd.read_physical(pa, 8)
+        check(st == STATUS_SUCCESS and d == b"PHYSTEST", "ReadPhysicalMemory")
+        st, d = kd.read_physical(0x7FFFFFF0, 16)
+        check(st == STATUS_UNSUCCESSFUL and not d, "physical read beyond RAM fails")
+
         # --- MSRs ---
         st, efer = kd.read_msr(0xC0000080)
         check(st == STATUS_SUCCESS and efer & 0x500 == 0x500, "EFER.LME/LMA (%#x)" % efer)
