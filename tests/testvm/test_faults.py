@@ -4,7 +4,8 @@ timer tick read an unmapped address in nt!KiFaultTestRoutine: first-chance
 STATUS_ACCESS_VIOLATION with the faulting address; "handled" retries it
 (a new first-chance stop); "not handled" gives the second-chance report,
 then KeBugCheckEx(0x50 PAGE_FAULT_IN_NONPAGED_AREA) with its parameters,
-a dump on COM2 carrying that code, and a reboot."""
+a dump on COM2 carrying that code, and a reboot.  Then a double fault
+(a bad kernel RSP) bugchecks 0x7F on the IST stack."""
 import os
 import struct
 import sys
@@ -86,6 +87,24 @@ def main():
         check(rebooted, "rebooted after the dump")
         data = open(dump_path, "rb").read()
         check(data[:8] == b"PAGEDU64" and u32(data, 0x38) == 0x50, "dump carries bugcheck 0x50")
+
+        # A double fault (kernel stack pointer into unmapped memory) runs on
+        # its own IST stack and bugchecks 0x7F (8, rsp, rip) instead of
+        # resetting the machine.
+        kd.attach()
+        kd.run_boot()
+        kd.breakin()
+        st, ctx = kd.get_context()
+        struct.pack_into("<Q", ctx, CTX_RIP, u64(ctx, CTX_RIP) + 1)
+        struct.pack_into("<Q", ctx, 0x98, FAULT_ADDRESS)          # Rsp
+        kd.set_context(ctx)
+        kd.continue2()
+        s5 = StateChange(kd.wait_data(PT_STATE_CHANGE64, 10))
+        check(s5.code == STATUS_BREAKPOINT and s5.pc == syms["RtlpBreakWithStatusInstruction"],
+              "double fault reaches the bugcheck break")
+        st, d = kd.read_virtual(syms["KiBugCheckData"], 24)
+        check(u64(d, 0) == 0x7F and u64(d, 8) == 8 and u64(d, 16) == FAULT_ADDRESS,
+              "KiBugCheckData = 7F, 8, rsp: %s" % [hex(u64(d, 8 * i)) for i in range(3)])
         kd.close()
     try:
         os.unlink(dump_path)

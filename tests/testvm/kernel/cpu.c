@@ -28,6 +28,10 @@ static void (*const KiTrapStubs[32])(void) = {
     KiTrap24, KiTrap25, KiTrap26, KiTrap27, KiTrap28, KiTrap29, KiTrap30, KiTrap31,
 };
 
+/* #DF and NMI run on their own stack (IST1), so a kernel stack overflow
+ * becomes a bugcheck the debugger sees instead of a triple fault. */
+static uint8_t KiDoubleFaultStack[16384] __attribute__((aligned(16)));
+
 static void KiSetIdtGate(int vec, void (*handler)(void), int dpl)
 {
     uint64_t a = (uint64_t)handler;
@@ -36,7 +40,7 @@ static void KiSetIdtGate(int vec, void (*handler)(void), int dpl)
     e[1] = (uint8_t)(a >> 8);
     e[2] = KGDT64_R0_CODE;
     e[3] = 0;
-    e[4] = 0;                                   /* IST */
+    e[4] = (vec == 8 || vec == 2) ? 1 : 0;      /* IST1 */
     e[5] = (uint8_t)(0x8E | (dpl << 5));        /* present interrupt gate */
     e[6] = (uint8_t)(a >> 16);
     e[7] = (uint8_t)(a >> 24);
@@ -62,6 +66,9 @@ static void KiInitGdt(void)
     KiGdt[10] = 0x00CFF3000000FFFFull;          /* 0x50 ring 3 data (TEB) */
     KiGdt[11] = 0;
     KiTss[0x66] = sizeof(KiTss);                /* no I/O bitmap */
+    uint64_t ist1 = (uint64_t)(KiDoubleFaultStack + sizeof(KiDoubleFaultStack));
+    for (int i = 0; i < 8; i++)
+        KiTss[0x24 + i] = (uint8_t)(ist1 >> (8 * i));
 
     struct __attribute__((packed)) {
         uint16_t limit;

@@ -81,6 +81,8 @@ void KiTrapDispatch(KX_TRAP_FRAME *tf)
         KdpTrap(tf, STATUS_BREAKPOINT, 3, params, (uint32_t)tf->rax, 1);
         return;
     }
+    case 8:                                      /* double fault: no recovery */
+        KeBugCheckEx(0x7F, 8, tf->rsp, tf->rip, 0);   /* UNEXPECTED_KERNEL_MODE_TRAP */
     case 13:
         if (tf->rip == (uint64_t)KdpRdmsrInsn || tf->rip == (uint64_t)KdpWrmsrInsn) {
             tf->rip = (uint64_t)KdpMsrFault;
