@@ -140,6 +140,16 @@ def main():
         st, d = kd.read_physical(0x7FFFFFF0, 16)
         check(st == STATUS_UNSUCCESSFUL and not d, "physical read beyond RAM fails")
 
+        # --- a 0x62 while stopped: the state change comes again, once ---
+        kd.s.write(b"b")
+        n = 0
+        t_end = time.monotonic() + 3.5
+        while time.monotonic() < t_end:
+            p = kd.read_packet(0.3)
+            if p and p.leader == 0x30303030 and p.type == PT_STATE_CHANGE64:
+                n += 1
+        check(n == 1, "one state change re-sent after a breakin byte while stopped (%d)" % n)
+
         # --- MSRs ---
         st, efer = kd.read_msr(0xC0000080)
         check(st == STATUS_SUCCESS and efer & 0x500 == 0x500, "EFER.LME/LMA (%#x)" % efer)

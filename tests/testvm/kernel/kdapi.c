@@ -635,8 +635,12 @@ send:
         uint32_t len = 0;
         int rc = KdpReceivePacket(PACKET_TYPE_KD_STATE_MANIPULATE, Kdp.Request,
                                   sizeof(Kdp.Request), &len, 1000);
-        if (rc == KDP_PACKET_RESEND)
+        if (rc == KDP_PACKET_RESEND) {
+            /* A 0x62 seen while stopped asks for the state change once
+             * (ReactOS); do not let it repeat at every later timeout. */
+            KdpControlCPending();
             goto send;
+        }
         if (rc == KDP_PACKET_TIMEOUT)
             continue;
         int rc2 = KdpDispatch(len, &status);
