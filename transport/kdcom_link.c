@@ -21,7 +21,9 @@
 
 #define QUEUE_MAX 64
 #define ATTACH_POKE_MS 500    /* breakin cadence while attaching (§5 step 2) */
-#define ATTACH_SETTLE_MS 1000 /* wait for the state change re-sent after RESET */
+#define ATTACH_SETTLE_MS 1000 /* wait for the state change re-sent after RESET;
+                               * also how long a target that just spoke is
+                               * given before a breakin byte is sent */
 
 struct kdcom {
 	kd_stream *s;
@@ -662,7 +664,7 @@ static int answer_during_attach(kdcom *l, const kdcom_packet *p, int64_t deadlin
 int kdcom_attach(kdcom *l, int timeout_ms)
 {
 	int64_t deadline = deadline_of(timeout_ms);
-	int64_t settle = -1, next_poke;
+	int64_t settle = -1, next_poke, heard_at = -1;
 	int resets_sent = 0;
 	bool reset_answered = false, breakin_sent = false, got_sc = false;
 	int r;
@@ -680,7 +682,13 @@ int kdcom_attach(kdcom *l, int timeout_ms)
 			return r;
 		resets_sent = 1;
 	}
-	next_poke = now_ms() + ATTACH_POKE_MS;
+	/* A breakin byte that reaches a target already stopped is not
+	 * harmless: it leaves Ctrl-C pending, and the target then re-sends
+	 * its state change on every receive timeout for as long as it stays
+	 * stopped (§4/§5, ReactOS KdpSendWaitContinue). So a stopped target,
+	 * slow to answer the RESET (an emulated UART on a busy host), gets
+	 * a full settle time before the first breakin. */
+	next_poke = now_ms() + (resets_sent == l->attach_resets && resets_sent > 0 ? ATTACH_SETTLE_MS : ATTACH_POKE_MS);
 
 	for (;;) {
 		int64_t until = earlier(earlier(next_poke, deadline), settle);
@@ -697,9 +705,17 @@ int kdcom_attach(kdcom *l, int timeout_ms)
 						timeout_ms);
 			}
 			if (now >= next_poke) {
+				int64_t gap = ATTACH_POKE_MS;
 				if (resets_sent < l->attach_resets) {
 					r = send_control(l, KD_PACKET_TYPE_RESET, 0);
 					resets_sent++;
+					if (resets_sent == l->attach_resets)
+						gap = ATTACH_SETTLE_MS;
+				} else if (heard_at >= 0 && now < heard_at + ATTACH_SETTLE_MS) {
+					/* the target just answered the RESET: a
+					 * stopped one sends its state change next */
+					next_poke = heard_at + ATTACH_SETTLE_MS;
+					continue;
 				} else {
 					/* a running target only polls for 0x62 (§5 step 2) */
 					r = kdcom_send_breakin(l);
@@ -707,12 +723,16 @@ int kdcom_attach(kdcom *l, int timeout_ms)
 				}
 				if (r < 0)
 					return r;
-				next_poke = now + ATTACH_POKE_MS;
+				next_poke = now + gap;
 			}
 			continue;
 		}
 		if (l->rx.leader == KDCOM_LEADER_CONTROL) {
 			if (l->rx.type == KD_PACKET_TYPE_RESET) {
+				/* only the RESET reply holds breakins back: it comes
+				 * once per RESET, so a running target that floods
+				 * DbgPrints still gets its breakin */
+				heard_at = now;
 				l->c.resets_received++;
 				restart_ids(l);
 				reset_answered = true;

@@ -213,8 +213,11 @@ void kdcom_set_timeouts(kdcom *l, int ack_timeout_ms, int max_retransmits);
 void kdcom_set_attach_resets(kdcom *l, int resets);
 
 /* Attach to a target in whatever state it is (§5, open-points #7, #10):
- * sends the configured RESETs, then a breakin byte every ~500 ms until a
- * STATE_CHANGE64 arrives. A running target answers the breakin; a stopped,
+ * sends the configured RESETs, then (1 s after the last RESET) a breakin
+ * byte every ~500 ms until a STATE_CHANGE64 arrives; for 1 s after a RESET
+ * reply no breakin is sent, because a breakin byte that reaches a stopped
+ * target leaves Ctrl-C pending there and makes it re-send its state
+ * change every second. A running target answers the breakin; a stopped,
  * resending target answers the RESET, and its state change may come before
  * or after the RESET reply (both are accepted; the newest state change
  * wins). Data packets that arrive meanwhile are ACKed; a stopped target
@@ -230,10 +233,15 @@ int kdcom_attach(kdcom *l, int timeout_ms);
 /* Send one data packet and wait for its ACK (id with the sync bit masked,
  * §3). Retransmits on RESEND or after the ACK timeout; after
  * max_retransmits it sends a RESET, restarts ids and tries once more
- * round. A RESET from the target restarts ids and retransmits. If the
- * target's next data packet (the reply) arrives while the ACK is still
- * missing, the ACK was lost: the packet counts as delivered and the reply
- * is queued for kdcom_recv_packet. Returns 0, KDT_E_TIMEOUT,
+ * round. A RESET from the target restarts ids and retransmits. Data
+ * packets that arrive while the ACK is missing are ACKed and queued for
+ * kdcom_recv_packet. A manipulate reply with our ApiNumber means the ACK
+ * was lost: the packet counts as delivered at once. Any other data packet
+ * (typically the state change a stopped target re-sends while it has
+ * Ctrl-C pending) proves nothing: the target may have been waiting for
+ * that packet's ACK, in which case it answers ours with RESEND and drops
+ * it; so the wait goes on, a RESEND retransmits, and only an ACK timeout
+ * with no RESEND counts as delivered. Returns 0, KDT_E_TIMEOUT,
  * KDT_E_CLOSED, KDT_E_IO, KDT_E_INVAL (len > 4000). After success own id
  * toggles bit 0. */
 int kdcom_send_packet(kdcom *l, uint16_t type, const void *payload, size_t len, int timeout_ms);

@@ -180,6 +180,8 @@ int fake_send_data(fake_target *t, uint16_t type, const void *payload, size_t le
 			int r = next_frame(t, deadline);
 			if (r < 0)
 				return -1;
+			if (r == 2)
+				atomic_fetch_add(&t->breakins_in, 1);
 			if (r == 0 || r == 2)
 				break; /* resend */
 			if (t->rx.leader == KDCOM_LEADER_CONTROL) {

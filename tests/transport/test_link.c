@@ -377,6 +377,37 @@ static void test_trace_io(void)
 	end_link(&t, l, s);
 }
 
+/* ---- attach: a stopped target slow to answer the RESET (emulated UART on
+ * a busy host) must not be sent breakin bytes: it would keep Ctrl-C
+ * pending and re-send its state change every second while stopped ---- */
+static void script_slow_stopped(fake_target *t)
+{
+	uint8_t sc[KD_STATE_CHANGE_SIZE];
+	size_t n = fake_state_change(sc, KD_STATUS_BREAKPOINT, 0xfffff80000402000ull);
+	sleep_ms(700); /* busy: the RESET waits in the UART */
+	int r;
+	while (!atomic_load(&t->stop) && (r = fake_recv(t, 50)) != 1)
+		;
+	sleep_ms(400); /* and the state change is slow to follow */
+	fake_send_data(t, KD_PACKET_TYPE_STATE_CHANGE64, sc, n);
+	fake_serve(t);
+}
+
+static void test_attach_slow_stopped(void)
+{
+	fake_target t = { 0 };
+	kd_stream *s;
+	kdcom *l = new_link(&t, script_slow_stopped, &s);
+	CHECK(kdcom_attach(l, 5000) == 0, "attach: %s", kdcom_errmsg(l));
+	kdcom_packet p;
+	CHECK(kdcom_recv_packet(l, &p, 1000) == 0 && p.type == KD_PACKET_TYPE_STATE_CHANGE64, "no state change");
+	CHECK(do_read(l, 0x8900, 16, 2000) == 0, "read after attach: %s", kdcom_errmsg(l));
+	sleep_ms(200);
+	CHECK(atomic_load(&t.breakins_in) == 0 && kdcom_stats(l)->breakins_sent == 0,
+			"%d breakin bytes reached a stopped target", atomic_load(&t.breakins_in));
+	end_link(&t, l, s);
+}
+
 /* ---- a stopped target that saw a breakin byte (ControlCPending) re-sends
  * its state change on every receive timeout and waits for the ACK; a
  * request that arrives during that wait is answered with RESEND and the
@@ -652,6 +683,7 @@ static const struct { const char *name; void (*fn)(void); } tests[] = {
 	{ "attach-reset-first", test_attach_reset_first },
 	{ "attach-running", test_attach_running },
 	{ "attach-file-io", test_attach_file_io },
+	{ "attach-slow-stopped", test_attach_slow_stopped },
 	{ "request-during-resend", test_request_during_resend },
 	{ "prompt", test_prompt },
 	{ "trace-io", test_trace_io },
