@@ -201,7 +201,13 @@ static void derive_name(const char *image, char *out, size_t len)
 		snprintf(out, len, "hal");
 		return;
 	}
-	snprintf(out, len, "%s", image);
+	/* A module name longer than the slot is cut on purpose (WinDbg
+	 * shortens long names too); copy explicitly so the cut is visible. */
+	size_t n = strlen(image);
+	if (n >= len)
+		n = len - 1;
+	memcpy(out, image, n);
+	out[n] = 0;
 	char *dot = strrchr(out, '.');
 	if (dot && dot != out)
 		*dot = 0;

@@ -91,11 +91,13 @@ static void x86_stacks(void)
 	/* EBP chain: ebp0 = 12f100 -> [12f200, ret 401234, args 1 2 3]
 	 *            ebp1 = 12f200 -> [12f300, ret 402345, args 4 5 6]
 	 *            ebp2 = 12f300 -> [0, ret 0] */
-	uint8_t *m = f.vmem - f.vbase;
-	p32(m + 0x12f100, 0x12f200); p32(m + 0x12f104, 0x401234);
-	p32(m + 0x12f108, 1); p32(m + 0x12f10c, 2); p32(m + 0x12f110, 3);
-	p32(m + 0x12f200, 0x12f300); p32(m + 0x12f204, 0x402345);
-	p32(m + 0x12f208, 4); p32(m + 0x12f20c, 5); p32(m + 0x12f210, 6);
+	/* Target address a lives at vmem[a - vbase]; index from the base
+	 * instead of forming a pointer before the array (undefined). */
+#define M(a) (f.vmem + ((a) - f.vbase))
+	p32(M(0x12f100), 0x12f200); p32(M(0x12f104), 0x401234);
+	p32(M(0x12f108), 1); p32(M(0x12f10c), 2); p32(M(0x12f110), 3);
+	p32(M(0x12f200), 0x12f300); p32(M(0x12f204), 0x402345);
+	p32(M(0x12f208), 4); p32(M(0x12f20c), 5); p32(M(0x12f210), 6);
 	f.ctx.arch = KD_ARCH_X86;
 	f.ctx.size = 0x2cc;
 	kd_context_set(&f.ctx, "eip", 0x401000);
@@ -142,7 +144,7 @@ static void x86_stacks(void)
 	                               "01 0012f300 00000000 0x402345\n");
 	/* .trap: an x86 KTRAP_FRAME at 12e000 (kernel-mode trap: ESP is the
 	 * address after EFlags), then k continues from its EBP/EIP */
-	uint8_t *tf = m + 0x12e000;
+	uint8_t *tf = M(0x12e000);
 	p32(tf + 0x60, 0x12f200);   /* Ebp */
 	p32(tf + 0x68, 0x401234);   /* Eip */
 	p32(tf + 0x6c, 0x8);        /* SegCs: kernel */
