@@ -14,7 +14,8 @@
  * and the target's copy loop cost against the raw UART.  Not a test: it
  * prints numbers (docs/PERFORMANCE.md).
  *
- * usage: bench_vm_link RUN_VM TESTNT_EXE [megabytes]
+ * usage: bench_vm_link [RUN_VM TESTNT_EXE [megabytes]]
+ * (defaults: the launcher and image of the build it was compiled in)
  */
 #include <errno.h>
 #include <signal.h>
@@ -102,10 +103,12 @@ static int skip_int3(kdcom *l, uint64_t pc)
 
 int main(int argc, char **argv)
 {
-	if (argc < 3) {
-		fprintf(stderr, "usage: bench_vm_link RUN_VM TESTNT_EXE [megabytes]\n");
+	if (argc == 2 || argc > 4) {
+		fprintf(stderr, "usage: bench_vm_link [RUN_VM TESTNT_EXE [megabytes]]\n");
 		return 2;
 	}
+	const char *run_vm = argc > 2 ? argv[1] : BENCH_RUN_VM;
+	const char *image = argc > 2 ? argv[2] : BENCH_TESTNT_EXE;
 	double megabytes = argc > 3 ? atof(argv[3]) : 1.0;
 	char dir[] = "/tmp/bench-vm-link.XXXXXX";
 	if (!mkdtemp(dir))
@@ -123,7 +126,7 @@ int main(int argc, char **argv)
 		dup2(out[1], 1);
 		close(out[0]);
 		setsid();
-		execl(argv[1], argv[1], "--image", argv[2], "--unix", sock, "--dump-to", dump, (char *)NULL);
+		execl(run_vm, run_vm, "--image", image, "--unix", sock, "--dump-to", dump, (char *)NULL);
 		_exit(127);
 	}
 	close(out[1]);
