@@ -424,6 +424,25 @@ static bool answers_tx(const kdcom *l)
 	return kdpkt_get32(l->tx + KDCOM_HEADER_SIZE) == kdpkt_get32(l->rx.payload);
 }
 
+/* The target answered our STATE_MANIPULATE packet with RESEND after it had
+ * sent these state changes: it was waiting for their ACK, so it sent them
+ * before taking our packet in, while stopped (the engine sends manipulate
+ * packets only to a stopped target), and it now counts them as delivered.
+ * They are the current stop sent again (Ctrl-C pending, §4), not news;
+ * handed out after a Continue they would look like a new stop while the
+ * target runs. (A state change followed by an ACK, or by nothing, may be
+ * the result of our packet, a Continue whose ACK was lost: kept.) */
+static void drop_stale_stops(kdcom *l, const kdcom_packet *const *stops, int n)
+{
+	for (int k = 0; k < n; k++)
+		for (int i = 0; i < l->q_count; i++)
+			if (queue_at(l, i) == stops[k]) {
+				queue_take(l, i, NULL);
+				l->c.stale_stops++;
+				break;
+			}
+}
+
 int kdcom_send_packet(kdcom *l, uint16_t type, const void *payload, size_t len, int timeout_ms)
 {
 	int64_t deadline = deadline_of(timeout_ms);
@@ -435,6 +454,9 @@ int kdcom_send_packet(kdcom *l, uint16_t type, const void *payload, size_t len, 
 	 * delivered (§4; a stopped target with Ctrl-C pending re-sends its
 	 * state change every second). Only what follows tells them apart. */
 	bool answer_seen = false;
+	/* state changes queued during this wait, see drop_stale_stops */
+	const kdcom_packet *stops[8];
+	int nstops = 0;
 
 	int n = kdcom_frame(l->tx, sizeof l->tx, KDCOM_LEADER_DATA, type, l->next_id, payload, len);
 	if (n < 0) {
@@ -478,6 +500,9 @@ int kdcom_send_packet(kdcom *l, uint16_t type, const void *payload, size_t len, 
 				continue; /* a stale ACK */
 			case KD_PACKET_TYPE_RESEND:
 				l->c.resends_received++;
+				if (nstops)
+					drop_stale_stops(l, stops, nstops);
+				nstops = 0;
 				again = true;
 				break;
 			case KD_PACKET_TYPE_RESET:
@@ -508,6 +533,10 @@ int kdcom_send_packet(kdcom *l, uint16_t type, const void *payload, size_t len, 
 			/* anything else (a re-sent state change, a DbgPrint)
 			 * proves nothing: wait for the ACK or the RESEND */
 			answer_seen = true;
+			if (l->rx.type == KD_PACKET_TYPE_STATE_CHANGE64 &&
+					l->tx_type == KD_PACKET_TYPE_STATE_MANIPULATE &&
+					nstops < (int)(sizeof stops / sizeof stops[0]))
+				stops[nstops++] = queue_at(l, l->q_count - 1);
 			continue;
 		}
 		if (again) {
@@ -811,7 +840,8 @@ int kdcom_stats_format(const kdcom *l, char *buf, size_t len)
 			"duplicates         %llu\n"
 			"bad packets        %llu\n"
 			"garbage bytes      %llu\n"
-			"breakins sent      %llu\n",
+			"breakins sent      %llu\n"
+			"stale stops        %llu\n",
 			(unsigned long long)c->packets_sent, (unsigned long long)c->packets_received,
 			(unsigned long long)c->bytes_sent, (unsigned long long)c->bytes_received,
 			(unsigned long long)c->data_packets_sent, (unsigned long long)c->data_packets_received,
@@ -820,5 +850,5 @@ int kdcom_stats_format(const kdcom *l, char *buf, size_t len)
 			(unsigned long long)c->resets_sent, (unsigned long long)c->resets_received,
 			(unsigned long long)c->timeouts, (unsigned long long)c->duplicates,
 			(unsigned long long)c->bad_packets, (unsigned long long)c->garbage_bytes,
-			(unsigned long long)c->breakins_sent);
+			(unsigned long long)c->breakins_sent, (unsigned long long)c->stale_stops);
 }

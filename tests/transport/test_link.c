@@ -495,6 +495,64 @@ static void test_request_during_resend(void)
 	end_link(&t, l, s);
 }
 
+/* ---- the same target, sent a Continue during such a re-send: the re-sent
+ * old stop must not be handed out as if the target had stopped again ---- */
+#define OLD_STOP_PC 0xfffff80000401000ull
+#define NEW_STOP_PC 0xfffff80000405000ull
+static void script_continue_during_resend(fake_target *t)
+{
+	uint8_t sc[KD_STATE_CHANGE_SIZE];
+	size_t n = fake_state_change(sc, KD_STATUS_BREAKPOINT, OLD_STOP_PC);
+	while (!atomic_load(&t->stop) && fake_recv(t, 50) != 1)
+		;
+	fake_send_data(t, KD_PACKET_TYPE_STATE_CHANGE64, sc, n);
+	while (!atomic_load(&t->stop) && t->fd >= 0) {
+		int r = fake_recv(t, 150);
+		if (r == 2)
+			continue;
+		if (r != 0) {
+			if (!atomic_load(&t->stop) && fake_send_data(t, KD_PACKET_TYPE_STATE_CHANGE64, sc, n) < 0)
+				return;
+			continue;
+		}
+		if (t->rx.type == KD_PACKET_TYPE_STATE_MANIPULATE && t->rx.len >= 4 &&
+				kdpkt_get32(t->rx.payload) == KD_API_CONTINUE2)
+			break;
+	}
+	sleep_ms(300); /* runs, then hits the next breakpoint */
+	n = fake_state_change(sc, KD_STATUS_BREAKPOINT, NEW_STOP_PC);
+	fake_send_data(t, KD_PACKET_TYPE_STATE_CHANGE64, sc, n);
+	fake_serve(t);
+}
+
+static void test_continue_during_resend(void)
+{
+	fake_target t = { 0 };
+	kd_stream *s;
+	kdcom *l = new_link(&t, script_continue_during_resend, &s);
+	kdcom_set_timeouts(l, 300, 5);
+	CHECK(kdcom_attach(l, 5000) == 0, "attach: %s", kdcom_errmsg(l));
+	kdcom_packet p;
+	kdpkt_state_change sc;
+	CHECK(kdcom_recv_packet(l, &p, 1000) == 0 && p.type == KD_PACKET_TYPE_STATE_CHANGE64, "no state change");
+	sleep_ms(700); /* at the prompt; the target re-sends its stop */
+	uint8_t req[KD_MANIP_HEADER_SIZE];
+	kdpkt_continue2 c = { .continue_status = KD_DBG_CONTINUE, .sym_start = 1 };
+	int n = kdpkt_encode_continue2(req, sizeof req, 0, KD_MACHINE_AMD64, &c);
+	CHECK(kdcom_send_packet(l, KD_PACKET_TYPE_STATE_MANIPULATE, req, (size_t)n, 3000) == 0, "Continue2: %s",
+			kdcom_errmsg(l));
+	int r = kdcom_recv_packet(l, &p, 3000);
+	CHECK(r == 0 && p.type == KD_PACKET_TYPE_STATE_CHANGE64 &&
+			kdpkt_decode_state_change(p.payload, p.len, KD_MACHINE_AMD64, &sc) == 0 &&
+			sc.program_counter == NEW_STOP_PC, "first stop after Continue2: r=%d type %u pc %llx (old stop is %llx)",
+			r, p.type, (unsigned long long)sc.program_counter, OLD_STOP_PC);
+	CHECK(kdcom_stats(l)->resends_received > 0 && kdcom_stats(l)->stale_stops > 0,
+			"the race was not exercised (resends %llu, stale stops %llu)",
+			(unsigned long long)kdcom_stats(l)->resends_received, (unsigned long long)kdcom_stats(l)->stale_stops);
+	CHECK(do_read(l, 0xB000, 16, 2000) == 0, "read at the new stop: %s", kdcom_errmsg(l));
+	end_link(&t, l, s);
+}
+
 /* ---- attach: running target; a DbgPrint is not a stop (open-points #10) ---- */
 static void script_running(fake_target *t)
 {
@@ -685,6 +743,7 @@ static const struct { const char *name; void (*fn)(void); } tests[] = {
 	{ "attach-file-io", test_attach_file_io },
 	{ "attach-slow-stopped", test_attach_slow_stopped },
 	{ "request-during-resend", test_request_during_resend },
+	{ "continue-during-resend", test_continue_during_resend },
 	{ "prompt", test_prompt },
 	{ "trace-io", test_trace_io },
 	{ "slow-and-stall", test_slow_and_stall },
