@@ -14,6 +14,7 @@
 #include "breakpoints.h"
 #include "cmdline.h"
 #include "commands.h"
+#include "script.h"
 #include "target_kd.h"
 #include "disasm/disasm.h"
 #ifdef KD_HAVE_STACK_KD
@@ -27,6 +28,18 @@
 static int dispatch(kd_session *s, const char *cmd)
 {
 	cmd = kd_skip_blanks(cmd);
+	if (!*cmd)
+		return 0;
+	/* WinDbg expands aliases when a command is about to run, so a
+	 * command sees aliases set by the commands before it on the same
+	 * line ("as foo 123; ? ${foo}").  The expander itself leaves plain
+	 * names alone in as/aS/ad/al, as WinDbg does. */
+	char buf[KD_CMDLINE_MAX];
+	if (kd_lang_expand_aliases(s, cmd, buf, sizeof buf) < 0) {
+		kd_err(s, "command too long after alias expansion\n");
+		return -1;
+	}
+	cmd = kd_skip_blanks(buf);
 	if (!*cmd)
 		return 0;
 	size_t nl = 0;

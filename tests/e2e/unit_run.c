@@ -271,8 +271,41 @@ static void test_load_filters(void)
 	teardown(s);
 }
 
+/* Aliases are expanded per command when it runs (WinDbg): the alias set by
+ * the first command of a line is visible to the next one. */
+static void test_alias_expansion(void)
+{
+	fake *f;
+	kd_session *s = setup(&f, BASE + 0x100, 0x80000003u);
+	outlen = 0;
+	outbuf[0] = 0;
+	/* aS ends at the ';' (as takes the rest of the line, semicolons
+	 * included, as in WinDbg). */
+	kd_execute(s, "aS foo 123; ? ${foo}");
+	CHECK(strstr(outbuf, "Evaluate expression: 291 = 00000000`00000123") != NULL);
+	kd_execute(s, "as bar 7");
+	outlen = 0;
+	outbuf[0] = 0;
+	kd_execute(s, "? ${bar} + bar");
+	CHECK(strstr(outbuf, "Evaluate expression: 14 = ") != NULL);
+	/* A plain alias name at the start of a command is replaced too. */
+	kd_execute(s, "as qq ? 0x40");
+	outlen = 0;
+	outbuf[0] = 0;
+	kd_execute(s, "qq");
+	CHECK(strstr(outbuf, "Evaluate expression: 64 = ") != NULL);
+	/* ad takes the name itself: it must not see the alias's value. */
+	kd_execute(s, "ad foo");
+	outlen = 0;
+	outbuf[0] = 0;
+	kd_execute(s, "al");
+	CHECK(strstr(outbuf, "foo") == NULL && strstr(outbuf, "qq") != NULL);
+	teardown(s);
+}
+
 int main(void)
 {
+	test_alias_expansion();
 	test_load_filters();
 	test_int3_skip();
 	test_step_off_and_gc();
