@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "cmd_args.h"
 #include "command.h"
 #include "commands.h"
 #include "session.h"
@@ -16,36 +17,6 @@
 #include "nt_state.h"
 #include "nt_view.h"
 #include "stack_kd.h"
-
-static const char *skip(const char *p)
-{
-	while (*p == ' ' || *p == '\t')
-		p++;
-	return p;
-}
-
-static const char *word(const char *p, char *buf, size_t len)
-{
-	size_t n = 0;
-	p = skip(p);
-	while (*p && *p != ' ' && *p != '\t') {
-		if (n + 1 < len)
-			buf[n++] = *p;
-		p++;
-	}
-	buf[n] = 0;
-	return p;
-}
-
-static int eval_word(kd_session *s, const char *w, uint64_t *v)
-{
-	const char *end;
-	if (kd_eval(s, w, v, &end) < 0) {
-		kd_err(s, "%s\n", kd_session_errmsg(s));
-		return -1;
-	}
-	return 0;
-}
 
 static const char *fp(kd_session *s, uint64_t v, char buf[24]) { return kd_fmt_ptr(s, v, buf); }
 
@@ -190,16 +161,16 @@ static int cmd_process(kd_session *s, const char *name, const char *args)
 	const char *p = args;
 	uint64_t addr = 0, flags = 3;
 	int have_addr = 0;
-	p = word(p, w, sizeof(w));
+	p = cmd_arg_word(p, w, sizeof(w));
 	if (w[0]) {
-		if (eval_word(s, w, &addr) < 0)
+		if (cmd_arg_eval(s, w, &addr) < 0)
 			return -1;
 		have_addr = 1;
-		p = word(p, w, sizeof(w));
+		p = cmd_arg_word(p, w, sizeof(w));
 		if (w[0]) {
-			if (eval_word(s, w, &flags) < 0)
+			if (cmd_arg_eval(s, w, &flags) < 0)
 				return -1;
-			p = word(p, img, sizeof(img));
+			p = cmd_arg_word(p, img, sizeof(img));
 		}
 	}
 	if (!have_addr)
@@ -310,11 +281,11 @@ static int cmd_thread(kd_session *s, const char *name, const char *args)
 		return -1;
 	char w[128];
 	uint64_t addr = 0, flags = 0x1f;
-	const char *p = word(args, w, sizeof(w));
-	if (w[0] && eval_word(s, w, &addr) < 0)
+	const char *p = cmd_arg_word(args, w, sizeof(w));
+	if (w[0] && cmd_arg_eval(s, w, &addr) < 0)
 		return -1;
-	p = word(p, w, sizeof(w));
-	if (w[0] && eval_word(s, w, &flags) < 0)
+	p = cmd_arg_word(p, w, sizeof(w));
+	if (w[0] && cmd_arg_eval(s, w, &flags) < 0)
 		return -1;
 	if (!addr)
 		addr = nt_implicit_thread(s);
@@ -432,8 +403,8 @@ static int cmd_peb(kd_session *s, const char *name, const char *args)
 		return -1;
 	char w[128];
 	uint64_t peb = 0;
-	word(args, w, sizeof(w));
-	if (w[0] && eval_word(s, w, &peb) < 0)
+	cmd_arg_word(args, w, sizeof(w));
+	if (w[0] && cmd_arg_eval(s, w, &peb) < 0)
 		return -1;
 	nt_temp_view tv = { 0 };
 	if (!peb) {
@@ -530,8 +501,8 @@ static int cmd_teb(kd_session *s, const char *name, const char *args)
 		return -1;
 	char w[128], a[24], b2[24];
 	uint64_t teb = 0, owner_dirbase = 0;
-	word(args, w, sizeof(w));
-	if (w[0] && eval_word(s, w, &teb) < 0)
+	cmd_arg_word(args, w, sizeof(w));
+	if (w[0] && cmd_arg_eval(s, w, &teb) < 0)
 		return -1;
 	if (!teb) {
 		uint64_t th = nt_implicit_thread(s);
@@ -612,12 +583,12 @@ static int cmd_pte(kd_session *s, const char *name, const char *args)
 	(void)name;
 	char w[128];
 	uint64_t va;
-	word(args, w, sizeof(w));
+	cmd_arg_word(args, w, sizeof(w));
 	if (!w[0]) {
 		kd_err(s, "usage: !pte VirtualAddress\n");
 		return -1;
 	}
-	if (eval_word(s, w, &va) < 0)
+	if (cmd_arg_eval(s, w, &va) < 0)
 		return -1;
 	nt_paging *pg = nt_get_paging(s);
 	uint64_t cr3 = current_dirbase(s);
@@ -688,13 +659,13 @@ static int cmd_vtop(kd_session *s, const char *name, const char *args)
 	(void)name;
 	char w[128];
 	uint64_t dirbase, va;
-	const char *p = word(args, w, sizeof(w));
-	if (!w[0] || eval_word(s, w, &dirbase) < 0) {
+	const char *p = cmd_arg_word(args, w, sizeof(w));
+	if (!w[0] || cmd_arg_eval(s, w, &dirbase) < 0) {
 		kd_err(s, "usage: !vtop PFNOfPDE|DirBase VirtualAddress\n");
 		return -1;
 	}
-	word(p, w, sizeof(w));
-	if (!w[0] || eval_word(s, w, &va) < 0) {
+	cmd_arg_word(p, w, sizeof(w));
+	if (!w[0] || cmd_arg_eval(s, w, &va) < 0) {
 		kd_err(s, "usage: !vtop PFNOfPDE|DirBase VirtualAddress\n");
 		return -1;
 	}
@@ -742,7 +713,7 @@ static int cmd_vtop(kd_session *s, const char *name, const char *args)
 
 static int parse_switches(const char **pp, int *p, int *r, int *i)
 {
-	const char *q = skip(*pp);
+	const char *q = cmd_arg_skip(*pp);
 	while (*q == '/' || *q == '-') {
 		q++;
 		while (*q && *q != ' ' && *q != '\t') {
@@ -755,7 +726,7 @@ static int parse_switches(const char **pp, int *p, int *r, int *i)
 			}
 			q++;
 		}
-		q = skip(q);
+		q = cmd_arg_skip(q);
 	}
 	*pp = q;
 	return 0;
@@ -806,7 +777,7 @@ static int cmd_dot_process(kd_session *s, const char *name, const char *args)
 		return -1;
 	}
 	char w[128], a[24], err[256];
-	word(q, w, sizeof(w));
+	cmd_arg_word(q, w, sizeof(w));
 	if (!w[0]) {
 		/* back to the stopped processor's process */
 		nt_set_implicit_process(s, 0);
@@ -815,7 +786,7 @@ static int cmd_dot_process(kd_session *s, const char *name, const char *args)
 		return 0;
 	}
 	uint64_t ep;
-	if (eval_word(s, w, &ep) < 0)
+	if (cmd_arg_eval(s, w, &ep) < 0)
 		return -1;
 	const nt_offsets *o = offsets(s);
 	if (!o)
@@ -842,7 +813,7 @@ static int cmd_dot_thread(kd_session *s, const char *name, const char *args)
 		return -1;
 	}
 	char w[128], a[24], err[256];
-	word(q, w, sizeof(w));
+	cmd_arg_word(q, w, sizeof(w));
 	if (!w[0]) {
 		nt_set_implicit_thread(s, 0);
 		kd_session_set_context(s, NULL);
@@ -851,7 +822,7 @@ static int cmd_dot_thread(kd_session *s, const char *name, const char *args)
 		return 0;
 	}
 	uint64_t th;
-	if (eval_word(s, w, &th) < 0)
+	if (cmd_arg_eval(s, w, &th) < 0)
 		return -1;
 	const nt_offsets *o = offsets(s);
 	if (!o)

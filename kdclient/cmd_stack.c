@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd_args.h"
 #include "command.h"
 #include "commands.h"
 #include "session.h"
@@ -13,37 +14,6 @@
 #include "nt_state.h"
 
 #define DEFAULT_FRAMES 20    /* WinDbg's default k depth (.kframes) */
-
-static const char *skip(const char *p)
-{
-	while (*p == ' ' || *p == '\t')
-		p++;
-	return p;
-}
-
-/* Next blank-separated word into buf. */
-static const char *word(const char *p, char *buf, size_t len)
-{
-	size_t n = 0;
-	p = skip(p);
-	while (*p && *p != ' ' && *p != '\t') {
-		if (n + 1 < len)
-			buf[n++] = *p;
-		p++;
-	}
-	buf[n] = 0;
-	return p;
-}
-
-static int eval_word(kd_session *s, const char *w, uint64_t *v)
-{
-	const char *end;
-	if (kd_eval(s, w, v, &end) < 0) {
-		kd_err(s, "%s\n", kd_session_errmsg(s));
-		return -1;
-	}
-	return 0;
-}
 
 /* k[b|n|v|c|p|P] [= bp sp ip | = sp ip] [L] [count] */
 static int cmd_k(kd_session *s, const char *name, const char *args)
@@ -58,7 +28,7 @@ static int cmd_k(kd_session *s, const char *name, const char *args)
 		default: break;
 		}
 	}
-	const char *p = skip(args);
+	const char *p = cmd_arg_skip(args);
 	/* options glued after the name arrive as the first word ("kbn" -> "k" "bn") */
 	if (*p && strchr("bnvcpPfLM", *p)) {
 		const char *q = p;
@@ -83,21 +53,21 @@ static int cmd_k(kd_session *s, const char *name, const char *args)
 	}
 	size_t max = DEFAULT_FRAMES;
 	char w[128];
-	p = skip(p);
+	p = cmd_arg_skip(p);
 	if (*p == '=') {
 		uint64_t v[3];
 		int n = 0;
 		p++;
 		while (n < 3) {
 			const char *before = p;
-			p = word(p, w, sizeof(w));
+			p = cmd_arg_word(p, w, sizeof(w));
 			if (!w[0])
 				break;
 			if (w[0] == 'L' && (w[1] == 0 || isxdigit((unsigned char)w[1]))) {
 				p = before;
 				break;
 			}
-			if (eval_word(s, w, &v[n]) < 0)
+			if (cmd_arg_eval(s, w, &v[n]) < 0)
 				return -1;
 			n++;
 		}
@@ -120,21 +90,21 @@ static int cmd_k(kd_session *s, const char *name, const char *args)
 		}
 	}
 	for (;;) {
-		p = word(p, w, sizeof(w));
+		p = cmd_arg_word(p, w, sizeof(w));
 		if (!w[0])
 			break;
 		const char *num = w;
 		if (w[0] == 'L' || w[0] == 'l') {
 			num = w + 1;
 			if (!*num) {
-				p = word(p, w, sizeof(w));
+				p = cmd_arg_word(p, w, sizeof(w));
 				num = w;
 			}
 		}
 		uint64_t v;
 		if (!*num)
 			break;   /* "kL": L alone hides source lines, which k never shows */
-		if (eval_word(s, num, &v) < 0)
+		if (cmd_arg_eval(s, num, &v) < 0)
 			return -1;
 		max = v ? (size_t)v : 1;
 	}
@@ -164,17 +134,17 @@ static int cmd_k(kd_session *s, const char *name, const char *args)
 static int cmd_frame(kd_session *s, const char *name, const char *args)
 {
 	(void)name;
-	const char *p = skip(args);
+	const char *p = cmd_arg_skip(args);
 	int regs = 0;
 	while (*p == '/') {
 		if (p[1] == 'r')
 			regs = 1;
-		p = skip(p + 2);
+		p = cmd_arg_skip(p + 2);
 	}
 	size_t idx = nt_frame_index(s);
 	if (*p) {
 		uint64_t v;
-		if (eval_word(s, p, &v) < 0)
+		if (cmd_arg_eval(s, p, &v) < 0)
 			return -1;
 		idx = (size_t)v;
 	}
@@ -218,16 +188,16 @@ static int cmd_frame(kd_session *s, const char *name, const char *args)
 static int cmd_cxr(kd_session *s, const char *name, const char *args)
 {
 	(void)name;
-	const char *p = skip(args);
+	const char *p = cmd_arg_skip(args);
 	while (*p == '/')
-		p = skip(p + 2);
+		p = cmd_arg_skip(p + 2);
 	if (!*p) {
 		kd_session_set_context(s, NULL);
 		nt_set_frame_index(s, 0);
 		return 0;
 	}
 	uint64_t addr;
-	if (eval_word(s, p, &addr) < 0)
+	if (cmd_arg_eval(s, p, &addr) < 0)
 		return -1;
 	kd_context ctx;
 	if (kd_session_get_context(s, &ctx) < 0) {
@@ -251,13 +221,13 @@ static int cmd_cxr(kd_session *s, const char *name, const char *args)
 static int cmd_trap(kd_session *s, const char *name, const char *args)
 {
 	(void)name;
-	const char *p = skip(args);
+	const char *p = cmd_arg_skip(args);
 	if (!*p) {
 		kd_session_set_context(s, NULL);
 		return 0;
 	}
 	uint64_t addr;
-	if (eval_word(s, p, &addr) < 0)
+	if (cmd_arg_eval(s, p, &addr) < 0)
 		return -1;
 	kd_context ctx;
 	char err[256];
