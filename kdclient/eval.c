@@ -56,6 +56,26 @@ static int ev_sym(void *ctx, const char *name, uint64_t *v)
 	return -1;
 }
 
+/* $exentry: WinDbg's "entry point of the first executable of the current
+ * process"; on a kernel target that is the kernel image, so nt's
+ * AddressOfEntryPoint from its PE header (KiSystemStartup). */
+static int nt_entry_point(kd_session *s, uint64_t *v)
+{
+#ifdef KD_HAVE_MODULES
+	struct sym_modset *set = kd_session_symbols(s);
+	sym_module *m = set ? sym_modset_find_module(set, "nt") : NULL;
+	pe_image *pe = m ? sym_module_pe(m) : NULL;
+	if (!pe || !pe_entry_point(pe))
+		return -1;
+	*v = sym_module_base(m) + pe_entry_point(pe);
+	return 0;
+#else
+	(void)s;
+	(void)v;
+	return -1;
+#endif
+}
+
 static int ev_pseudo(void *ctx, const char *name, uint64_t *v)
 {
 	kd_session *s = ctx;
@@ -98,7 +118,9 @@ static int ev_pseudo(void *ctx, const char *name, uint64_t *v)
 		*v = s->last_event.thread;
 		return 0;
 	}
-	if (strcasecmp(name, "$exentry") == 0 || strcasecmp(name, "$exr_code") == 0) {
+	if (strcasecmp(name, "$exentry") == 0)
+		return nt_entry_point(s, v);
+	if (strcasecmp(name, "$exr_code") == 0) {
 		if (!s->have_event)
 			return -1;
 		*v = s->last_event.code;

@@ -14,6 +14,8 @@
 #include "breakpoints.h"
 #include "run.h"
 #include "session_int.h"
+#include "modules.h"
+#include "symbols/symbols.h"
 
 static int failures;
 #define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c); failures++; } } while (0)
@@ -303,8 +305,45 @@ static void test_alias_expansion(void)
 	teardown(s);
 }
 
+static void put_le(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* $exentry is the kernel's entry point (nt's AddressOfEntryPoint), not the
+ * exception code. */
+static void test_exentry(void)
+{
+	fake *f;
+	kd_session *s = setup(&f, BASE + 0x100, 0x80000003u);
+	/* A minimal PE32+ header for "nt" at BASE+0x1000. */
+	uint8_t *pe = f->mem + 0x1000;
+	memset(pe, 0, 0x200);
+	pe[0] = 'M';
+	pe[1] = 'Z';
+	put_le(pe + 0x3c, 0x80, 4);
+	memcpy(pe + 0x80, "PE\0\0", 4);
+	put_le(pe + 0x84, 0x8664, 2);        /* Machine */
+	put_le(pe + 0x94, 0xF0, 2);          /* SizeOfOptionalHeader */
+	put_le(pe + 0x98, 0x20b, 2);         /* PE32+ */
+	put_le(pe + 0x98 + 16, 0x345, 4);    /* AddressOfEntryPoint */
+	put_le(pe + 0x98 + 24, BASE + 0x1000, 8);   /* ImageBase */
+	put_le(pe + 0x98 + 56, 0x1000, 4);   /* SizeOfImage */
+	put_le(pe + 0x98 + 60, 0x200, 4);    /* SizeOfHeaders */
+	struct sym_modset *set = kd_modules_set(s);
+	CHECK(set != NULL);
+	sym_module *m = NULL;
+	CHECK(set && sym_modset_add(set, "nt", "ntoskrnl.exe", BASE + 0x1000, 0x1000, &m) == 0);
+	uint64_t v = 0;
+	CHECK(kd_eval(s, "$exentry", &v, NULL) == 0);
+	CHECK(v == BASE + 0x1000 + 0x345);
+	teardown(s);
+}
+
 int main(void)
 {
+	test_exentry();
 	test_alias_expansion();
 	test_load_filters();
 	test_int3_skip();
