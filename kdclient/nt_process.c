@@ -59,6 +59,41 @@ static size_t ethread_bytes(const nt_offsets *o)
 	return struct_size(o->et_size, max_off(f, sizeof(f) / sizeof(f[0]), 16));
 }
 
+/*
+ * Walk a LIST_ENTRY ring from head, reading each containing structure
+ * (n bytes at Flink - link_off) in one request, since its next link is
+ * inside it; fn gets each structure's address and bytes.  A NULL Flink or
+ * more than NT_MAX_LIST entries means a corrupt (or hostile) list.
+ */
+typedef int (*entry_fn)(void *arg, uint64_t addr, const uint8_t *b, size_t n);
+
+static int walk_list(const nt_offsets *o, nt_read_fn read, void *ctx, uint64_t head,
+                     uint64_t link, uint32_t link_off, size_t n, const char *list_name,
+                     const char *entry_name, entry_fn fn, void *arg, char *err, size_t errlen)
+{
+	uint8_t *b = malloc(n);
+	if (!b)
+		return fail(err, errlen, "out of memory");
+	int rc = 0;
+	for (unsigned count = 0; link != head; count++) {
+		if (count == NT_MAX_LIST || !link) {
+			rc = fail(err, errlen, "%s is corrupt near %016llx", list_name, (unsigned long long)link);
+			break;
+		}
+		uint64_t e = link - link_off;
+		if (read(ctx, e, b, n) < 0) {
+			rc = fail(err, errlen, "cannot read %s at %016llx", entry_name, (unsigned long long)e);
+			break;
+		}
+		link = nt_buf_ptr(o, b, n, link_off);
+		rc = fn(arg, e, b, n);
+		if (rc)
+			break;
+	}
+	free(b);
+	return rc;
+}
+
 void nt_decode_process(const nt_offsets *o, uint64_t eprocess, const uint8_t *b, size_t len,
                        nt_process *p)
 {
@@ -97,6 +132,20 @@ int nt_read_process(const nt_offsets *o, nt_read_fn read, void *ctx, uint64_t ep
 	return rc < 0 ? -1 : 0;
 }
 
+struct process_walk {
+	const nt_offsets *o;
+	nt_process_cb cb;
+	void *cbctx;
+};
+
+static int process_entry(void *arg, uint64_t addr, const uint8_t *b, size_t n)
+{
+	const struct process_walk *w = arg;
+	nt_process p;
+	nt_decode_process(w->o, addr, b, n, &p);
+	return w->cb(w->cbctx, &p);
+}
+
 int nt_walk_processes(const nt_offsets *o, nt_read_fn read, void *ctx, uint64_t head,
                       nt_process_cb cb, void *cbctx, char *err, size_t errlen)
 {
@@ -106,31 +155,9 @@ int nt_walk_processes(const nt_offsets *o, nt_read_fn read, void *ctx, uint64_t 
 	if (read(ctx, head, hb, o->ptr) < 0)
 		return fail(err, errlen, "cannot read PsActiveProcessHead at %016llx", (unsigned long long)head);
 	uint64_t link = nt_buf_ptr(o, hb, sizeof(hb), 0);
-	size_t n = eprocess_bytes(o);
-	uint8_t *b = malloc(n);
-	if (!b)
-		return fail(err, errlen, "out of memory");
-	int rc = 0;
-	for (unsigned count = 0; link != head; count++) {
-		if (count == NT_MAX_LIST || !link) {
-			rc = fail(err, errlen, "process list is corrupt near %016llx", (unsigned long long)link);
-			break;
-		}
-		uint64_t ep = link - o->ep_links;
-		/* One request for the whole EPROCESS: the next link is inside it. */
-		if (read(ctx, ep, b, n) < 0) {
-			rc = fail(err, errlen, "cannot read EPROCESS at %016llx", (unsigned long long)ep);
-			break;
-		}
-		nt_process p;
-		nt_decode_process(o, ep, b, n, &p);
-		link = nt_buf_ptr(o, b, n, o->ep_links);
-		rc = cb(cbctx, &p);
-		if (rc)
-			break;
-	}
-	free(b);
-	return rc;
+	struct process_walk w = { o, cb, cbctx };
+	return walk_list(o, read, ctx, head, link, o->ep_links, eprocess_bytes(o), "process list",
+	                 "EPROCESS", process_entry, &w, err, errlen);
 }
 
 void nt_decode_thread(const nt_offsets *o, uint64_t ethread, const uint8_t *b, size_t len,
@@ -175,6 +202,20 @@ int nt_read_thread(const nt_offsets *o, nt_read_fn read, void *ctx, uint64_t eth
 	return rc < 0 ? -1 : 0;
 }
 
+struct thread_walk {
+	const nt_offsets *o;
+	nt_thread_cb cb;
+	void *cbctx;
+};
+
+static int thread_entry(void *arg, uint64_t addr, const uint8_t *b, size_t n)
+{
+	const struct thread_walk *w = arg;
+	nt_thread t;
+	nt_decode_thread(w->o, addr, b, n, &t);
+	return w->cb(w->cbctx, &t);
+}
+
 int nt_walk_threads(const nt_offsets *o, nt_read_fn read, void *ctx, const nt_process *p,
                     nt_thread_cb cb, void *cbctx, char *err, size_t errlen)
 {
@@ -187,29 +228,9 @@ int nt_walk_threads(const nt_offsets *o, nt_read_fn read, void *ctx, const nt_pr
 	size_t n = ethread_bytes(o);
 	if (n < p->thread_link_off + 2 * o->ptr)
 		n = p->thread_link_off + 2 * o->ptr;
-	uint8_t *b = malloc(n);
-	if (!b)
-		return fail(err, errlen, "out of memory");
-	int rc = 0;
-	for (unsigned count = 0; link != p->thread_head; count++) {
-		if (count == NT_MAX_LIST || !link) {
-			rc = fail(err, errlen, "thread list is corrupt near %016llx", (unsigned long long)link);
-			break;
-		}
-		uint64_t et = link - p->thread_link_off;
-		if (read(ctx, et, b, n) < 0) {
-			rc = fail(err, errlen, "cannot read ETHREAD at %016llx", (unsigned long long)et);
-			break;
-		}
-		nt_thread t;
-		nt_decode_thread(o, et, b, n, &t);
-		link = nt_buf_ptr(o, b, n, p->thread_link_off);
-		rc = cb(cbctx, &t);
-		if (rc)
-			break;
-	}
-	free(b);
-	return rc;
+	struct thread_walk w = { o, cb, cbctx };
+	return walk_list(o, read, ctx, p->thread_head, link, p->thread_link_off, n, "thread list",
+	                 "ETHREAD", thread_entry, &w, err, errlen);
 }
 
 void nt_buf_unicode(const nt_offsets *o, const uint8_t *b, size_t len, uint32_t off,
@@ -222,6 +243,26 @@ void nt_buf_unicode(const nt_offsets *o, const uint8_t *b, size_t len, uint32_t 
 	/* UNICODE_STRING: Length u16, MaximumLength u16, Buffer at 8 (x64) / 4 (x86). */
 	*length = nt_buf_u16(b, len, off);
 	*buffer = nt_buf_ptr(o, b, len, off + o->ptr);
+}
+
+struct module_walk {
+	const nt_offsets *o;
+	nt_module_cb cb;
+	void *cbctx;
+};
+
+static int module_entry(void *arg, uint64_t addr, const uint8_t *b, size_t n)
+{
+	const struct module_walk *w = arg;
+	const nt_offsets *o = w->o;
+	nt_module m = { .entry = addr };
+	m.base = nt_buf_ptr(o, b, n, o->lde_base);
+	m.entry_point = nt_buf_ptr(o, b, n, o->lde_entry);
+	m.size = nt_buf_u32(b, n, o->lde_image_size);
+	m.timestamp = nt_buf_u32(b, n, o->lde_timestamp);
+	nt_buf_unicode(o, b, n, o->lde_full_name, &m.full_name_len, &m.full_name_buf);
+	nt_buf_unicode(o, b, n, o->lde_base_name, &m.base_name_len, &m.base_name_buf);
+	return w->cb(w->cbctx, &m);
 }
 
 int nt_walk_peb_modules(const nt_offsets *o, nt_read_fn read, void *ctx, uint64_t peb,
@@ -243,34 +284,9 @@ int nt_walk_peb_modules(const nt_offsets *o, nt_read_fn read, void *ctx, uint64_
 	uint32_t f[] = { o->lde_base, o->lde_entry, o->lde_image_size, o->lde_full_name, o->lde_base_name,
 	                 o->lde_timestamp };
 	size_t n = struct_size(o->lde_size, max_off(f, sizeof(f) / sizeof(f[0]), 16));
-	uint8_t *b = malloc(n);
-	if (!b)
-		return fail(err, errlen, "out of memory");
-	int rc = 0;
-	for (unsigned count = 0; link != head; count++) {
-		if (count == NT_MAX_LIST || !link) {
-			rc = fail(err, errlen, "loader list is corrupt near %016llx", (unsigned long long)link);
-			break;
-		}
-		uint64_t e = link - lo;
-		if (read(ctx, e, b, n) < 0) {
-			rc = fail(err, errlen, "cannot read loader entry at %016llx", (unsigned long long)e);
-			break;
-		}
-		nt_module m = { .entry = e };
-		m.base = nt_buf_ptr(o, b, n, o->lde_base);
-		m.entry_point = nt_buf_ptr(o, b, n, o->lde_entry);
-		m.size = nt_buf_u32(b, n, o->lde_image_size);
-		m.timestamp = nt_buf_u32(b, n, o->lde_timestamp);
-		nt_buf_unicode(o, b, n, o->lde_full_name, &m.full_name_len, &m.full_name_buf);
-		nt_buf_unicode(o, b, n, o->lde_base_name, &m.base_name_len, &m.base_name_buf);
-		link = nt_buf_ptr(o, b, n, lo);
-		rc = cb(cbctx, &m);
-		if (rc)
-			break;
-	}
-	free(b);
-	return rc;
+	struct module_walk w = { o, cb, cbctx };
+	return walk_list(o, read, ctx, head, link, lo, n, "loader list", "loader entry", module_entry,
+	                 &w, err, errlen);
 }
 
 size_t nt_utf16_to_utf8(const uint8_t *in, size_t in_bytes, char *out, size_t outlen)
