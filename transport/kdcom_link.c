@@ -431,12 +431,31 @@ static bool answers_tx(const kdcom *l)
  * They are the current stop sent again (Ctrl-C pending, §4), not news;
  * handed out after a Continue they would look like a new stop while the
  * target runs. (A state change followed by an ACK, or by nothing, may be
- * the result of our packet, a Continue whose ACK was lost: kept.) */
+ * the result of our packet, a Continue whose ACK was lost: kept.) The same
+ * holds for a DbgPrompt re-sent while our answer to it was on its way. */
+static bool is_get_string(const uint8_t *payload, size_t len)
+{
+	return len >= 4 && kdpkt_get32(payload) == KD_DEBUG_IO_GET_STRING;
+}
+
+/* What a stopped target re-sends while our packet is on its way: its
+ * state change (we send a manipulate request), or its DbgPrompt (we send
+ * the answer; its prompt loop sends the prompt again after a RESEND). */
+static bool is_stale_candidate(const kdcom *l, const kdcom_packet *p)
+{
+	if (p->type == KD_PACKET_TYPE_STATE_CHANGE64)
+		return l->tx_type == KD_PACKET_TYPE_STATE_MANIPULATE;
+	if (p->type == KD_PACKET_TYPE_DEBUG_IO && l->tx_type == KD_PACKET_TYPE_DEBUG_IO)
+		return is_get_string(p->payload, p->len) &&
+			is_get_string(l->tx + KDCOM_HEADER_SIZE, l->tx_len - KDCOM_HEADER_SIZE);
+	return false;
+}
+
 static void drop_stale_stops(kdcom *l, const kdcom_packet *const *stops, int n)
 {
 	for (int k = 0; k < n; k++)
 		for (int i = 0; i < l->q_count; i++)
-			if (queue_at(l, i) == stops[k]) {
+			if (queue_at(l, i) == stops[k] && is_stale_candidate(l, stops[k])) {
 				queue_take(l, i, NULL);
 				l->c.stale_stops++;
 				break;
@@ -533,9 +552,7 @@ int kdcom_send_packet(kdcom *l, uint16_t type, const void *payload, size_t len, 
 			/* anything else (a re-sent state change, a DbgPrint)
 			 * proves nothing: wait for the ACK or the RESEND */
 			answer_seen = true;
-			if (l->rx.type == KD_PACKET_TYPE_STATE_CHANGE64 &&
-					l->tx_type == KD_PACKET_TYPE_STATE_MANIPULATE &&
-					nstops < (int)(sizeof stops / sizeof stops[0]))
+			if (is_stale_candidate(l, &l->rx) && nstops < (int)(sizeof stops / sizeof stops[0]))
 				stops[nstops++] = queue_at(l, l->q_count - 1);
 			continue;
 		}

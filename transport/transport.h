@@ -194,7 +194,7 @@ typedef struct kdcom_counters {
 	uint64_t bad_packets;     /* checksum / trailer / size errors */
 	uint64_t garbage_bytes;   /* bytes skipped while looking for a leader */
 	uint64_t breakins_sent;
-	uint64_t stale_stops;     /* re-sent state changes dropped (kdcom_send_packet) */
+	uint64_t stale_stops;     /* re-sent state changes / prompts dropped (kdcom_send_packet) */
 } kdcom_counters;
 
 typedef struct kdcom kdcom;
@@ -245,7 +245,9 @@ int kdcom_attach(kdcom *l, int timeout_ms);
  * with no RESEND counts as delivered. A STATE_CHANGE64 that came before
  * such a RESEND of a STATE_MANIPULATE packet is dropped (stale_stops): the
  * target sent it before it took our packet in, so it is the current stop
- * sent again, and after a Continue it would pose as a new stop. Returns 0, KDT_E_TIMEOUT,
+ * sent again, and after a Continue it would pose as a new stop; likewise a
+ * DbgPrompt (GetString) re-sent before such a RESEND of our answer to it.
+ * Returns 0, KDT_E_TIMEOUT,
  * KDT_E_CLOSED, KDT_E_IO, KDT_E_INVAL (len > 4000). After success own id
  * toggles bit 0. */
 int kdcom_send_packet(kdcom *l, uint16_t type, const void *payload, size_t len, int timeout_ms);

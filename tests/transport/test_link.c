@@ -346,6 +346,60 @@ static void test_prompt(void)
 	end_link(&t, l, s);
 }
 
+/* ---- a DbgPrompt re-sent (Ctrl-C pending) while the answer is on its way:
+ * the answer gets through and the re-sent prompt is not handed out as a
+ * second prompt ---- */
+static atomic_int prompts_sent;
+
+static void script_prompt_resending(fake_target *t)
+{
+	uint8_t buf[64];
+	memset(buf, 0, 16);
+	kdpkt_put32(buf, KD_DEBUG_IO_GET_STRING);
+	kdpkt_put32(buf + 8, 4);
+	kdpkt_put32(buf + 12, 32);
+	memcpy(buf + 16, "go? ", 4);
+	while (!atomic_load(&t->stop)) {
+		atomic_fetch_add(&prompts_sent, 1);
+		fake_send_data(t, KD_PACKET_TYPE_DEBUG_IO, buf, 20);
+		int r = fake_recv(t, 150); /* timeout with Ctrl-C pending: prompt again */
+		if (r == 0 && t->rx.type == KD_PACKET_TYPE_DEBUG_IO) {
+			kdpkt_debug_io io;
+			if (kdpkt_decode_debug_io(t->rx.payload, t->rx.len, &io) == 0 && io.api == KD_DEBUG_IO_GET_STRING)
+				snprintf(prompt_answer, sizeof prompt_answer, "%.*s", (int)io.length_read, (const char *)io.text);
+			break;
+		}
+	}
+	fake_serve(t);
+}
+
+static void test_prompt_during_resend(void)
+{
+	fake_target t = { 0 };
+	kd_stream *s;
+	prompt_answer[0] = 0;
+	kdcom *l = new_link(&t, script_prompt_resending, &s);
+	kdcom_set_timeouts(l, 300, 5);
+	kdcom_packet p;
+	kdpkt_debug_io io;
+	CHECK(kdcom_recv_packet(l, &p, 2000) == 0 && p.type == KD_PACKET_TYPE_DEBUG_IO &&
+			kdpkt_decode_debug_io(p.payload, p.len, &io) == 0 && io.api == KD_DEBUG_IO_GET_STRING,
+			"prompt not handed to the caller");
+	sleep_ms(600); /* the user types; the target prompts again */
+	uint8_t out[64];
+	int n = kdpkt_encode_get_string_reply(out, sizeof out, &io, "yes", 3);
+	CHECK(n > 0 && kdcom_send_packet(l, KD_PACKET_TYPE_DEBUG_IO, out, (size_t)n, 2000) == 0, "answer: %s",
+			kdcom_errmsg(l));
+	CHECK(do_read(l, 0xA100, 8, 2000) == 0, "read after prompt: %s", kdcom_errmsg(l));
+	CHECK(!strcmp(prompt_answer, "yes"), "target read '%s'", prompt_answer);
+	int r = kdcom_recv_packet(l, &p, 300);
+	CHECK(r == KDT_E_TIMEOUT, "a re-sent prompt was handed out after the answer (type %u)", p.type);
+	CHECK(atomic_load(&prompts_sent) > 1 && kdcom_stats(l)->resends_received > 0,
+			"the race was not exercised (%d prompts, %llu RESENDs)", atomic_load(&prompts_sent),
+			(unsigned long long)kdcom_stats(l)->resends_received);
+	end_link(&t, l, s);
+}
+
 /* ---- TRACE_IO is handed over like DEBUG_IO; control packets never enter
  * the duplicate check (a control packet carrying the id of the next data
  * packet must not make that packet look like a repeat) ---- */
@@ -745,6 +799,7 @@ static const struct { const char *name; void (*fn)(void); } tests[] = {
 	{ "request-during-resend", test_request_during_resend },
 	{ "continue-during-resend", test_continue_during_resend },
 	{ "prompt", test_prompt },
+	{ "prompt-during-resend", test_prompt_during_resend },
 	{ "trace-io", test_trace_io },
 	{ "slow-and-stall", test_slow_and_stall },
 	{ "peer-close", test_peer_close },
