@@ -59,14 +59,32 @@ static int dispatch(kd_session *s, const char *cmd)
 	return c->fn(s, c->name, kd_skip_blanks(cmd + nl));
 }
 
+typedef struct exec_line {
+	kd_session *s;
+	int rc;              /* the first failing command's status, else 0 */
+} exec_line;
+
+static void exec_note(exec_line *x, int rc)
+{
+	if (rc < 0 && x->rc == 0)
+		x->rc = rc;
+}
+
 static int exec_one(void *ctx, const char *cmd, int truncated)
 {
-	kd_session *s = ctx;
+	exec_line *x = ctx;
+	kd_session *s = x->s;
+	if (s->quit)
+		return 1;
 	if (truncated) {
 		kd_err(s, "command too long\n");
+		exec_note(x, KD_E_INVAL);
 		return 0;
 	}
-	(void)dispatch(s, cmd);
+	/* A failing command does not stop the rest of a ';' line (WinDbg);
+	 * its status is what the line reports, so scripts and .if/.for see
+	 * it. */
+	exec_note(x, dispatch(s, cmd));
 	if (s->quit)
 		return 1;
 	if (s->resume_req != KD_RESUME_NONE) {
@@ -74,7 +92,7 @@ static int exec_one(void *ctx, const char *cmd, int truncated)
 		 * after the string is done; the rest is not run (WinDbg). */
 		if (s->in_event)
 			return 1;
-		(void)kd_run_target(s);
+		exec_note(x, kd_run_target(s));
 		if (s->quit)
 			return 1;
 	}
@@ -83,10 +101,20 @@ static int exec_one(void *ctx, const char *cmd, int truncated)
 
 int kd_execute(kd_session *s, const char *line)
 {
+	/* After q nothing else runs: not the rest of this line, nor of any
+	 * enclosing { } block, loop or script.  KD_E_INTR makes those
+	 * callers stop (they stop on any failure) without printing one. */
+	if (s->quit)
+		return KD_E_INTR;
+	exec_line x = { s, 0 };
 	s->exec_depth++;
-	int rc = kd_cmdline_split(line, exec_one, s);
+	int rc = kd_cmdline_split(line, exec_one, &x);
 	s->exec_depth--;
-	return rc < 0 ? rc : 0;
+	if (s->quit)
+		return KD_E_INTR;
+	if (rc < 0)
+		return rc;
+	return x.rc;
 }
 
 /* ---- modules fallbacks (until S2's modules.c is in the build) ---- */

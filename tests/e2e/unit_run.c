@@ -341,8 +341,47 @@ static void test_exentry(void)
 	teardown(s);
 }
 
+/* kd_execute reports the first failing command of a line, but still runs
+ * the rest of a ';' line (WinDbg); .if/.for see the status. */
+static void test_execute_status(void)
+{
+	fake *f;
+	kd_session *s = setup(&f, BASE + 0x100, 0x80000003u);
+	outlen = 0;
+	outbuf[0] = 0;
+	CHECK(kd_execute(s, "? 0x11") == 0);
+	CHECK(kd_execute(s, "? 0x12; nosuchcommand; ? 0x13") < 0);
+	CHECK(strstr(outbuf, "= 00000000`00000012") && strstr(outbuf, "= 00000000`00000013"));
+	CHECK(kd_execute(s, "? 0x14 + (") < 0);
+	CHECK(kd_execute(s, ".if (1) { nosuchcommand }") < 0);
+	CHECK(kd_execute(s, ".if (0) { nosuchcommand } .else { ? 1 }") == 0);
+	CHECK(kd_execute(s, ".for (r $t0 = 0; @$t0 < 3; r $t0 = @$t0 + 1) { ? @$t0 }") == 0);
+	teardown(s);
+}
+
+/* q stops everything after it: the rest of the line, of the { } block it
+ * is in, and of the enclosing loop. */
+static void test_quit_stops_line(void)
+{
+	fake *f;
+	kd_session *s = setup(&f, BASE + 0x100, 0x80000003u);
+	outlen = 0;
+	outbuf[0] = 0;
+	kd_execute(s, "r $t1 = 0; .while (@$t1 < 5) { r $t1 = @$t1 + 1; .if (@$t1 == 2) { q; ? 0x77 }; ? 0x76 }; ? 0x78");
+	CHECK(s->quit);
+	CHECK(s->tregs[1] == 2);
+	CHECK(strstr(outbuf, "00000077") == NULL && strstr(outbuf, "00000078") == NULL);
+	/* one ? 0x76 from the first iteration only */
+	const char *first = strstr(outbuf, "00000076");
+	CHECK(first && strstr(first + 1, "00000076") == NULL);
+	CHECK(kd_execute(s, "? 0x79") < 0 && strstr(outbuf, "00000079") == NULL);
+	teardown(s);
+}
+
 int main(void)
 {
+	test_execute_status();
+	test_quit_stops_line();
 	test_exentry();
 	test_alias_expansion();
 	test_load_filters();
