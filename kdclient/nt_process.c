@@ -5,26 +5,13 @@
  * entry's containing structure is at Flink - offset of the link field.
  */
 #include "nt_process.h"
+#include "nt_fail.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_STRUCT 0x2000        /* cap on one structure read */
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static size_t struct_size(uint32_t size, uint32_t fallback)
 {
@@ -73,16 +60,16 @@ static int walk_list(const nt_offsets *o, nt_read_fn read, void *ctx, uint64_t h
 {
 	uint8_t *b = malloc(n);
 	if (!b)
-		return fail(err, errlen, "out of memory");
+		return nt_fail(err, errlen, "out of memory");
 	int rc = 0;
 	for (unsigned count = 0; link != head; count++) {
 		if (count == NT_MAX_LIST || !link) {
-			rc = fail(err, errlen, "%s is corrupt near %016llx", list_name, (unsigned long long)link);
+			rc = nt_fail(err, errlen, "%s is corrupt near %016llx", list_name, (unsigned long long)link);
 			break;
 		}
 		uint64_t e = link - link_off;
 		if (read(ctx, e, b, n) < 0) {
-			rc = fail(err, errlen, "cannot read %s at %016llx", entry_name, (unsigned long long)e);
+			rc = nt_fail(err, errlen, "cannot read %s at %016llx", entry_name, (unsigned long long)e);
 			break;
 		}
 		link = nt_buf_ptr(o, b, n, link_off);
@@ -150,10 +137,10 @@ int nt_walk_processes(const nt_offsets *o, nt_read_fn read, void *ctx, uint64_t 
                       nt_process_cb cb, void *cbctx, char *err, size_t errlen)
 {
 	if (!nt_offsets_can_walk_processes(o))
-		return fail(err, errlen, "nt symbols with _EPROCESS type information are needed");
+		return nt_fail(err, errlen, "nt symbols with _EPROCESS type information are needed");
 	uint8_t hb[8];
 	if (read(ctx, head, hb, o->ptr) < 0)
-		return fail(err, errlen, "cannot read PsActiveProcessHead at %016llx", (unsigned long long)head);
+		return nt_fail(err, errlen, "cannot read PsActiveProcessHead at %016llx", (unsigned long long)head);
 	uint64_t link = nt_buf_ptr(o, hb, sizeof(hb), 0);
 	struct process_walk w = { o, cb, cbctx };
 	return walk_list(o, read, ctx, head, link, o->ep_links, eprocess_bytes(o), "process list",
@@ -220,10 +207,10 @@ int nt_walk_threads(const nt_offsets *o, nt_read_fn read, void *ctx, const nt_pr
                     nt_thread_cb cb, void *cbctx, char *err, size_t errlen)
 {
 	if (!p->thread_head)
-		return fail(err, errlen, "nt symbols with _ETHREAD type information are needed");
+		return nt_fail(err, errlen, "nt symbols with _ETHREAD type information are needed");
 	uint8_t hb[8];
 	if (read(ctx, p->thread_head, hb, o->ptr) < 0)
-		return fail(err, errlen, "cannot read thread list head at %016llx", (unsigned long long)p->thread_head);
+		return nt_fail(err, errlen, "cannot read thread list head at %016llx", (unsigned long long)p->thread_head);
 	uint64_t link = nt_buf_ptr(o, hb, sizeof(hb), 0);
 	size_t n = ethread_bytes(o);
 	if (n < p->thread_link_off + 2 * o->ptr)
@@ -269,16 +256,16 @@ int nt_walk_peb_modules(const nt_offsets *o, nt_read_fn read, void *ctx, uint64_
                         nt_module_cb cb, void *cbctx, char *err, size_t errlen)
 {
 	if (o->peb_ldr == NT_OFF_NONE || o->ldr_in_load == NT_OFF_NONE || o->lde_base == NT_OFF_NONE)
-		return fail(err, errlen, "nt symbols with _PEB/_PEB_LDR_DATA types are needed");
+		return nt_fail(err, errlen, "nt symbols with _PEB/_PEB_LDR_DATA types are needed");
 	uint8_t pb[16];
 	if (read(ctx, peb + o->peb_ldr, pb, o->ptr) < 0)
-		return fail(err, errlen, "cannot read PEB.Ldr at %016llx", (unsigned long long)(peb + o->peb_ldr));
+		return nt_fail(err, errlen, "cannot read PEB.Ldr at %016llx", (unsigned long long)(peb + o->peb_ldr));
 	uint64_t ldr = nt_buf_ptr(o, pb, sizeof(pb), 0);
 	if (!ldr)
-		return fail(err, errlen, "PEB.Ldr is NULL (process not initialized)");
+		return nt_fail(err, errlen, "PEB.Ldr is NULL (process not initialized)");
 	uint64_t head = ldr + o->ldr_in_load;
 	if (read(ctx, head, pb, o->ptr) < 0)
-		return fail(err, errlen, "cannot read loader list at %016llx", (unsigned long long)head);
+		return nt_fail(err, errlen, "cannot read loader list at %016llx", (unsigned long long)head);
 	uint64_t link = nt_buf_ptr(o, pb, sizeof(pb), 0);
 	uint32_t lo = o->lde_in_load == NT_OFF_NONE ? 0 : o->lde_in_load;
 	uint32_t f[] = { o->lde_base, o->lde_entry, o->lde_image_size, o->lde_full_name, o->lde_base_name,

@@ -11,8 +11,8 @@
  * undoes the prologue.
  */
 #include "stack_x64.h"
+#include "nt_fail.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -51,19 +51,6 @@ const char *stack_how_name(stack_how how)
 	if ((unsigned)how < sizeof(how_names) / sizeof(how_names[0]) && how_names[how])
 		return how_names[how];
 	return "?";
-}
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
 }
 
 static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
@@ -107,7 +94,7 @@ static int read_unwind_info(const stack_x64_io *io, uint64_t addr, unwind_info *
 {
 	uint8_t h[4];
 	if (io->read(io->ctx, addr, h, 4) < 0)
-		return fail(err, errlen, "cannot read UNWIND_INFO at %016llx", (unsigned long long)addr);
+		return nt_fail(err, errlen, "cannot read UNWIND_INFO at %016llx", (unsigned long long)addr);
 	ui->version = h[0] & 7;
 	ui->flags = h[0] >> 3;
 	ui->prolog = h[1];
@@ -115,13 +102,13 @@ static int read_unwind_info(const stack_x64_io *io, uint64_t addr, unwind_info *
 	ui->frame_reg = h[3] & 15;
 	ui->frame_off = h[3] >> 4;
 	if (ui->version != 1 && ui->version != 2)
-		return fail(err, errlen, "UNWIND_INFO at %016llx has unknown version %u",
-		            (unsigned long long)addr, ui->version);
+		return nt_fail(err, errlen, "UNWIND_INFO at %016llx has unknown version %u",
+		               (unsigned long long)addr, ui->version);
 	size_t slots = (ui->count + 1) & ~1u;   /* padded to an even count */
 	size_t n = slots * 2 + ((ui->flags & UNW_FLAG_CHAININFO) ? 12 : 0);
 	uint8_t buf[sizeof(ui->codes) + 12];
 	if (n && io->read(io->ctx, addr + 4, buf, n) < 0)
-		return fail(err, errlen, "cannot read unwind codes at %016llx", (unsigned long long)addr + 4);
+		return nt_fail(err, errlen, "cannot read unwind codes at %016llx", (unsigned long long)addr + 4);
 	memcpy(ui->codes, buf, ui->count * 2);
 	if (ui->flags & UNW_FLAG_CHAININFO) {
 		ui->chain_begin = le32(buf + slots * 2);
@@ -231,7 +218,7 @@ static int apply_codes(const stack_x64_io *io, stack_x64_regs *r, const unwind_i
 		unsigned op = ui->codes[i * 2 + 1] & 15, info = ui->codes[i * 2 + 1] >> 4;
 		unsigned slots = code_slots(op, info);
 		if (i + slots > ui->count)
-			return fail(err, errlen, "unwind code %u runs past CountOfCodes", i);
+			return nt_fail(err, errlen, "unwind code %u runs past CountOfCodes", i);
 		const uint8_t *opnd = ui->codes + (i + 1) * 2;
 		i += slots;
 		/* Inside the prologue only the codes of instructions that already
@@ -242,7 +229,7 @@ static int apply_codes(const stack_x64_io *io, stack_x64_regs *r, const unwind_i
 		switch (op) {
 		case UWOP_PUSH_NONVOL:
 			if (read_u64(io, *rsp, &r->gpr[info]) < 0)
-				return fail(err, errlen, "cannot read pushed register at %016llx", (unsigned long long)*rsp);
+				return nt_fail(err, errlen, "cannot read pushed register at %016llx", (unsigned long long)*rsp);
 			*rsp += 8;
 			break;
 		case UWOP_ALLOC_LARGE:
@@ -253,21 +240,21 @@ static int apply_codes(const stack_x64_io *io, stack_x64_regs *r, const unwind_i
 			break;
 		case UWOP_SET_FPREG:
 			if (!ui->frame_reg)
-				return fail(err, errlen, "UWOP_SET_FPREG without a frame register");
+				return nt_fail(err, errlen, "UWOP_SET_FPREG without a frame register");
 			*rsp = r->gpr[ui->frame_reg] - 16ull * ui->frame_off;
 			break;
 		case UWOP_SAVE_NONVOL:
 		case UWOP_SAVE_NONVOL_FAR: {
 			uint64_t a = frame + (op == UWOP_SAVE_NONVOL ? 8ull * le16(opnd) : le32(opnd));
 			if (read_u64(io, a, &r->gpr[info]) < 0)
-				return fail(err, errlen, "cannot read saved register at %016llx", (unsigned long long)a);
+				return nt_fail(err, errlen, "cannot read saved register at %016llx", (unsigned long long)a);
 			break;
 		}
 		case UWOP_SAVE_XMM128:
 		case UWOP_SAVE_XMM128_FAR: {
 			uint64_t a = frame + (op == UWOP_SAVE_XMM128 ? 16ull * le16(opnd) : le32(opnd));
 			if (io->read(io->ctx, a, r->xmm[info], 16) < 0)
-				return fail(err, errlen, "cannot read saved xmm%u at %016llx", info, (unsigned long long)a);
+				return nt_fail(err, errlen, "cannot read saved xmm%u at %016llx", info, (unsigned long long)a);
 			break;
 		}
 		case UWOP_EPILOG:
@@ -275,7 +262,7 @@ static int apply_codes(const stack_x64_io *io, stack_x64_regs *r, const unwind_i
 			/* Version 2 epilogue descriptors (and version 1's obsolete
 			 * SAVE_XMM forms) do not describe the prologue: skip. */
 			if (ui->version == 1)
-				return fail(err, errlen, "obsolete unwind code %u in version 1 info", op);
+				return nt_fail(err, errlen, "obsolete unwind code %u in version 1 info", op);
 			break;
 		case UWOP_PUSH_MACHFRAME: {
 			/* The CPU pushed SS, RSP, EFLAGS, CS, RIP (and an error code
@@ -283,7 +270,7 @@ static int apply_codes(const stack_x64_io *io, stack_x64_regs *r, const unwind_i
 			uint64_t base = *rsp + (info ? 8 : 0), v[5];
 			for (int k = 0; k < 5; k++)
 				if (read_u64(io, base + 8ull * k, &v[k]) < 0)
-					return fail(err, errlen, "cannot read machine frame at %016llx", (unsigned long long)base);
+					return nt_fail(err, errlen, "cannot read machine frame at %016llx", (unsigned long long)base);
 			r->rip = v[0];
 			r->cs = (uint16_t)v[1];
 			r->eflags = v[2];
@@ -293,7 +280,7 @@ static int apply_codes(const stack_x64_io *io, stack_x64_regs *r, const unwind_i
 			return 0;
 		}
 		default:
-			return fail(err, errlen, "unknown unwind code %u", op);
+			return nt_fail(err, errlen, "unknown unwind code %u", op);
 		}
 	}
 	return 0;
@@ -302,7 +289,7 @@ static int apply_codes(const stack_x64_io *io, stack_x64_regs *r, const unwind_i
 static int scan_for_return(const stack_x64_io *io, stack_x64_regs *r, char *err, size_t errlen)
 {
 	if (!io->is_code)
-		return fail(err, errlen, "no unwind data for %016llx", (unsigned long long)r->rip);
+		return nt_fail(err, errlen, "no unwind data for %016llx", (unsigned long long)r->rip);
 	uint8_t buf[SCAN_QWORDS * 8];
 	size_t n = SCAN_QWORDS;
 	uint64_t sp = r->gpr[X64_RSP];
@@ -310,7 +297,7 @@ static int scan_for_return(const stack_x64_io *io, stack_x64_regs *r, char *err,
 	while (n >= 8 && io->read(io->ctx, sp, buf, n * 8) < 0)
 		n /= 2;
 	if (n < 8)
-		return fail(err, errlen, "cannot read stack at %016llx", (unsigned long long)sp);
+		return nt_fail(err, errlen, "cannot read stack at %016llx", (unsigned long long)sp);
 	for (size_t i = 0; i < n; i++) {
 		uint64_t v = le64(buf + i * 8);
 		if (v && stack_x64_canonical(v) && io->is_code(io->ctx, v) == 1) {
@@ -319,8 +306,8 @@ static int scan_for_return(const stack_x64_io *io, stack_x64_regs *r, char *err,
 			return 0;
 		}
 	}
-	return fail(err, errlen, "no unwind data for %016llx and no return address on the stack",
-	            (unsigned long long)r->rip);
+	return nt_fail(err, errlen, "no unwind data for %016llx and no return address on the stack",
+	               (unsigned long long)r->rip);
 }
 
 int stack_x64_unwind(const stack_x64_io *io, stack_x64_regs *regs,
@@ -332,7 +319,7 @@ int stack_x64_unwind(const stack_x64_io *io, stack_x64_regs *regs,
 	uint64_t pc = regs->rip;
 	int found = io->lookup(io->ctx, exact_pc ? pc : pc - 1, &fn);
 	if (found < 0)
-		return fail(err, errlen, "unwind data lookup failed for %016llx", (unsigned long long)pc);
+		return nt_fail(err, errlen, "unwind data lookup failed for %016llx", (unsigned long long)pc);
 	stack_x64_regs r = *regs;
 	if (found == 0) {
 		/* No unwind data: a leaf function has not moved RSP, so its return
@@ -363,7 +350,7 @@ int stack_x64_unwind(const stack_x64_io *io, stack_x64_regs *regs,
 	if (exact_pc && !(prolog_off >= 0 && (unsigned long)prolog_off < ui.prolog)) {
 		int e = try_epilog(io, &r, &fn, ui.frame_reg);
 		if (e < 0)
-			return fail(err, errlen, "cannot read stack in epilogue at %016llx", (unsigned long long)pc);
+			return nt_fail(err, errlen, "cannot read stack in epilogue at %016llx", (unsigned long long)pc);
 		if (e == 1) {
 			*regs = r;
 			*how = STACK_HOW_EPILOG;
@@ -378,8 +365,8 @@ int stack_x64_unwind(const stack_x64_io *io, stack_x64_regs *regs,
 		if (machframe || !(ui.flags & UNW_FLAG_CHAININFO))
 			break;
 		if (depth >= MAX_CHAIN)
-			return fail(err, errlen, "unwind info chain longer than %d at %016llx", MAX_CHAIN,
-			            (unsigned long long)pc);
+			return nt_fail(err, errlen, "unwind info chain longer than %d at %016llx", MAX_CHAIN,
+			               (unsigned long long)pc);
 		/* Chained info: the parent's codes apply in full (pc is past its
 		 * prologue).  The low bit of a chained UnwindData is reserved. */
 		if (read_unwind_info(io, fn.image_base + (ui.chain_unwind & ~1u), &ui, err, errlen) < 0)
@@ -389,8 +376,8 @@ int stack_x64_unwind(const stack_x64_io *io, stack_x64_regs *regs,
 	if (!machframe) {
 		uint64_t ret;
 		if (read_u64(io, r.gpr[X64_RSP], &ret) < 0)
-			return fail(err, errlen, "cannot read return address at %016llx",
-			            (unsigned long long)r.gpr[X64_RSP]);
+			return nt_fail(err, errlen, "cannot read return address at %016llx",
+			               (unsigned long long)r.gpr[X64_RSP]);
 		r.rip = ret;
 		r.gpr[X64_RSP] += 8;
 	}

@@ -7,8 +7,8 @@
  * [ebp+4] = return address).
  */
 #include "stack_x86.h"
+#include "nt_fail.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,19 +16,6 @@
 #define RA_SCAN_DWORDS 256
 #define MAX_VARS 40
 #define MAX_STACK 32
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static uint32_t le32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
 
@@ -142,7 +129,7 @@ int stack_x86_eval_program(const stack_x86_io *io, const char *program,
 			char op = tok[0];
 			int need = op == '^' ? 1 : 2;
 			if (sp < need)
-				return fail(err, errlen, "frame program: '%c' with too few operands", op);
+				return nt_fail(err, errlen, "frame program: '%c' with too few operands", op);
 			/* resolve operand values (the left side of '=' stays a name) */
 			uint32_t b = 0, a = 0;
 			for (int k = sp - need; k < sp; k++) {
@@ -152,15 +139,15 @@ int stack_x86_eval_program(const stack_x86_io *io, const char *program,
 					if (!strcmp(st[k].name, ".raSearch")) {
 						if (!have_ra) {
 							if (ra_search(io, ra_search_start, &ra) < 0)
-								return fail(err, errlen, "frame program: no return address found from %08x",
-								            ra_search_start);
+								return nt_fail(err, errlen, "frame program: no return address found from %08x",
+								               ra_search_start);
 							have_ra = 1;
 						}
 						st[k].value = ra;
 					} else {
 						var *v = var_find(&vs, st[k].name);
 						if (!v)
-							return fail(err, errlen, "frame program: %s is not set", st[k].name);
+							return nt_fail(err, errlen, "frame program: %s is not set", st[k].name);
 						st[k].value = v->value;
 					}
 				}
@@ -173,18 +160,18 @@ int stack_x86_eval_program(const stack_x86_io *io, const char *program,
 			case '+': r = a + b; break;
 			case '-': r = a - b; break;
 			case '*': r = a * b; break;
-			case '/': if (!b) return fail(err, errlen, "frame program: division by zero"); r = a / b; break;
-			case '%': if (!b) return fail(err, errlen, "frame program: division by zero"); r = a % b; break;
-			case '@': if (!b) return fail(err, errlen, "frame program: align by zero"); r = a & ~(b - 1); break;
+			case '/': if (!b) return nt_fail(err, errlen, "frame program: division by zero"); r = a / b; break;
+			case '%': if (!b) return nt_fail(err, errlen, "frame program: division by zero"); r = a % b; break;
+			case '@': if (!b) return nt_fail(err, errlen, "frame program: align by zero"); r = a & ~(b - 1); break;
 			case '^':
 				if (read_u32(io, b, &r) < 0)
-					return fail(err, errlen, "frame program: cannot read %08x", b);
+					return nt_fail(err, errlen, "frame program: cannot read %08x", b);
 				break;
 			case '=':
 				if (!st[sp - 2].is_name)
-					return fail(err, errlen, "frame program: assignment to a value");
+					return nt_fail(err, errlen, "frame program: assignment to a value");
 				if (var_set(&vs, st[sp - 2].name, b) < 0)
-					return fail(err, errlen, "frame program: too many variables");
+					return nt_fail(err, errlen, "frame program: too many variables");
 				sp -= 2;
 				continue;
 			}
@@ -195,7 +182,7 @@ int stack_x86_eval_program(const stack_x86_io *io, const char *program,
 			continue;
 		}
 		if (sp == MAX_STACK)
-			return fail(err, errlen, "frame program: stack overflow");
+			return nt_fail(err, errlen, "frame program: stack overflow");
 		item *it = &st[sp++];
 		if (tok[0] == '$' || tok[0] == '.') {
 			it->is_name = 1;
@@ -205,13 +192,13 @@ int stack_x86_eval_program(const stack_x86_io *io, const char *program,
 			char *end;
 			char num[32];
 			if (len >= sizeof(num))
-				return fail(err, errlen, "frame program: bad token");
+				return nt_fail(err, errlen, "frame program: bad token");
 			memcpy(num, tok, len);
 			num[len] = 0;
 			it->is_name = 0;
 			it->value = (uint32_t)strtoul(num, &end, 0);
 			if (*end)
-				return fail(err, errlen, "frame program: bad token '%s'", num);
+				return nt_fail(err, errlen, "frame program: bad token '%s'", num);
 		}
 	}
 	var *eip = var_find(&vs, "$eip"), *esp = var_find(&vs, "$esp");
@@ -259,12 +246,12 @@ int stack_x86_unwind(const stack_x86_io *io, stack_x86_regs *regs, int exact_pc,
 		} else if (in_prolog && ebp_frame && io->read(io->ctx, fd.start, code, 3) == 0 && code[0] == 0x55 &&
 		           off < 1 + ebp_setup_len(code + 1)) {
 			if (read_u32(io, esp, &r.gpr[X86_EBP]) < 0)
-				return fail(err, errlen, "cannot read saved ebp at %08x", esp);
+				return nt_fail(err, errlen, "cannot read saved ebp at %08x", esp);
 			loc = esp + 4;
 		}
 		if (loc) {
 			if (read_u32(io, loc, &r.eip) < 0)
-				return fail(err, errlen, "cannot read return address at %08x", loc);
+				return nt_fail(err, errlen, "cannot read return address at %08x", loc);
 			r.gpr[X86_ESP] = loc + 4;
 			*params_out = fd.params_size;
 			*how = STACK_HOW_FRAMEDATA;
@@ -304,7 +291,7 @@ int stack_x86_unwind(const stack_x86_io *io, stack_x86_regs *regs, int exact_pc,
 		 * the locals and the saved registers. */
 		uint32_t loc = r.gpr[X86_ESP] + callee_params + 4 * fpo.locals + 4 * fpo.saved_regs;
 		if (read_u32(io, loc, &r.eip) < 0)
-			return fail(err, errlen, "cannot read return address at %08x", loc);
+			return nt_fail(err, errlen, "cannot read return address at %08x", loc);
 		r.gpr[X86_ESP] = loc + 4;
 		*params_out = 4 * fpo.params;
 		*how = STACK_HOW_FPO;
@@ -317,7 +304,7 @@ int stack_x86_unwind(const stack_x86_io *io, stack_x86_regs *regs, int exact_pc,
 	/* EBP chain. */
 	uint32_t ebp = r.gpr[X86_EBP], saved_ebp, ret;
 	if (!ebp || read_u32(io, ebp, &saved_ebp) < 0 || read_u32(io, (uint64_t)ebp + 4, &ret) < 0)
-		return fail(err, errlen, "cannot follow the frame pointer chain at ebp %08x", ebp);
+		return nt_fail(err, errlen, "cannot follow the frame pointer chain at ebp %08x", ebp);
 	r.gpr[X86_EBP] = saved_ebp;
 	r.gpr[X86_ESP] = ebp + 8;
 	r.eip = ret;
