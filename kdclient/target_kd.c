@@ -10,9 +10,11 @@
 
 #define CACHE_LINE 256u
 #define CACHE_LINES 512u
-/* Reads this large go straight to the target: one request carries up to
- * 3944 bytes, so splitting them into cache lines would only add trips. */
-#define CACHE_BYPASS 1024u
+/* The most whole lines one ReadVirtualMemory can carry: a request holds
+ * up to 3944 bytes (KD64_MAX_CHUNK), so 15 lines.  A miss fetches every
+ * line the read still needs in one request instead of one per line, so a
+ * 1 KiB EPROCESS costs one round trip, not four or five. */
+#define CACHE_SPAN ((KD64_MAX_CHUNK / CACHE_LINE) * CACHE_LINE)
 
 typedef struct cache_line {
 	uint64_t base;        /* aligned address; valid only if used */
@@ -57,6 +59,38 @@ static int need_stop(kd_target *t)
 	return 0;
 }
 
+static cache_line *line_for(kd_live *L, uint64_t base)
+{
+	return &L->cache[(base / CACHE_LINE) % CACHE_LINES];
+}
+
+/* Put what one read returned into the cache: every line the read covered
+ * from its start.  A read that stopped early (got < asked) stopped at the
+ * first unreadable byte, so the line holding that byte is cached with
+ * only its readable head (and a line starting right there with none);
+ * a line the request merely did not reach is left alone. */
+static void fill_lines(kd_live *L, unsigned cpu, uint64_t start, const uint8_t *data,
+		       size_t asked, size_t got)
+{
+	uint64_t b = (start + CACHE_LINE - 1) & ~(uint64_t)(CACHE_LINE - 1);
+	if (b < start)
+		return;                       /* wraps past the top of memory */
+	for (; b - start <= got; b += CACHE_LINE) {
+		size_t off = (size_t)(b - start);
+		size_t avail = got - off;
+		if (avail < CACHE_LINE && got == asked)
+			break;
+		cache_line *c = line_for(L, b);
+		c->used = 1;
+		c->base = b;
+		c->cpu = cpu;
+		c->valid = (uint16_t)(avail < CACHE_LINE ? avail : CACHE_LINE);
+		memcpy(c->data, data + off, c->valid);
+		if (avail < CACHE_LINE || b + CACHE_LINE < b)
+			break;
+	}
+}
+
 static int kd_read_virtual_op(kd_target *t, uint64_t addr, void *buf, size_t len, size_t *got)
 {
 	kd_live *L = live_of(t);
@@ -66,29 +100,40 @@ static int kd_read_virtual_op(kd_target *t, uint64_t addr, void *buf, size_t len
 	int rc = need_stop(t);
 	if (rc < 0)
 		return rc;
-	if (len >= CACHE_BYPASS) {
+	uint64_t first = addr & ~(uint64_t)(CACHE_LINE - 1);
+	uint64_t span_end = (addr + len + CACHE_LINE - 1) & ~(uint64_t)(CACHE_LINE - 1);
+	if (len && (addr + len < addr || span_end <= first || span_end - first > CACHE_SPAN)) {
+		/* Too big for one request of whole lines (or at the top of
+		 * memory): read exactly what was asked, kd64 splits it at the
+		 * 3944-byte limit, and keep the lines it covered. */
 		size_t g = 0;
 		rc = kd64_read_virtual(L->api, t->cpu, addr, buf, len, &g);
 		if (got)
 			*got = g;
+		if (rc >= 0 || rc == KD_E_PARTIAL)
+			fill_lines(L, t->cpu, addr, buf, len, g);
 		return pass(t, rc);
 	}
 	uint8_t *dst = buf;
 	while (done < len) {
 		uint64_t a = addr + done;
 		uint64_t base = a & ~(uint64_t)(CACHE_LINE - 1);
-		cache_line *c = &L->cache[(base / CACHE_LINE) % CACHE_LINES];
+		cache_line *c = line_for(L, base);
 		if (!c->used || c->base != base || c->cpu != t->cpu) {
-			size_t g = 0;
-			rc = kd64_read_virtual(L->api, t->cpu, base, c->data, CACHE_LINE, &g);
-			if (rc < 0 && rc != KD_E_PARTIAL) {
-				c->used = 0;
+			/* One request for this line and all the lines after it
+			 * that the read needs (at most CACHE_SPAN bytes). */
+			uint8_t tmp[CACHE_SPAN];
+			size_t want = (size_t)(span_end - base), g = 0;
+			rc = kd64_read_virtual(L->api, t->cpu, base, tmp, want, &g);
+			if (rc < 0 && rc != KD_E_PARTIAL)
 				return pass(t, rc);
+			fill_lines(L, t->cpu, base, tmp, want, g);
+			if (!c->used || c->base != base || c->cpu != t->cpu) {
+				if (got)
+					*got = done;
+				return kd_target_fail(t, KD_E_PARTIAL, "Memory access error at %016llx",
+						      (unsigned long long)a);
 			}
-			c->used = 1;
-			c->base = base;
-			c->cpu = t->cpu;
-			c->valid = (uint16_t)g;
 		}
 		size_t off = (size_t)(a - base);
 		if (off >= c->valid) {

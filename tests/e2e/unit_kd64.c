@@ -247,6 +247,47 @@ int main(void)
 	CHECK(t->ops->write_virtual(t, 0x20010, small, 1, &done) == 0);
 	CHECK(kd_read(t, 0x20010, small, 8) == 0);
 	CHECK(f->nreq == 3);
+
+	/* A read over several lines is one request for all of them (an
+	 * EPROCESS is ~1 KiB), and fills the lines: 0x30010+1024 needs the
+	 * lines 0x30000..0x30500. */
+	static uint8_t big[4096];
+	f->nreq = 0;
+	CHECK(kd_read(t, 0x30010, big, 1024) == 0);
+	CHECK(f->nreq == 1 && kdpkt_get64(f->req[0] + 0x10) == 0x30000 &&
+	      kdpkt_get32(f->req[0] + 0x18) == 0x500);
+	CHECK(big[0] == 0x10 && big[1023] == (uint8_t)(0x30010 + 1023));
+	CHECK(kd_read(t, 0x30300, small, 8) == 0 && small[0] == 0x00 && f->nreq == 1);
+	/* Lines already cached are not asked for again: only 0x30500.. is. */
+	CHECK(kd_read(t, 0x30400, big, 0x200) == 0 && big[0x1ff] == 0xff);
+	CHECK(f->nreq == 2 && kdpkt_get64(f->req[1] + 0x10) == 0x30500 &&
+	      kdpkt_get32(f->req[1] + 0x18) == 0x100);
+	/* 3840 bytes (15 lines) is the most one request of whole lines holds. */
+	f->nreq = 0;
+	CHECK(kd_read(t, 0x31000, big, 3840) == 0 && f->nreq == 1);
+	/* Bigger: exactly what was asked, split at 3944 by kd64, and the
+	 * lines it covered are cached. */
+	f->nreq = 0;
+	CHECK(kd_read(t, 0x40000, big, 4000) == 0 && f->nreq == 2 &&
+	      kdpkt_get32(f->req[0] + 0x18) == 3944);
+	CHECK(kd_read(t, 0x40e00, small, 8) == 0 && f->nreq == 2 && small[0] == 0x00);
+
+	/* Partial: readable below 0x1180.  A 600-byte read from 0x1010 is one
+	 * request, reports the 0x170 readable bytes, leaves the rest of the
+	 * buffer alone (no filler), and the cache remembers where the
+	 * readable part ends. */
+	f->partial_at = 0x180;
+	f->nreq = 0;
+	memset(big, 0xEE, sizeof(big));
+	size_t pgot = 0;
+	CHECK(t->ops->read_virtual(t, 0x1010, big, 600, &pgot) == KD_E_PARTIAL);
+	CHECK(pgot == 0x170 && big[0x16f] == (uint8_t)(0x1010 + 0x16f) && big[0x170] == 0xEE &&
+	      big[599] == 0xEE);
+	CHECK(f->nreq == 1);
+	CHECK(t->ops->read_virtual(t, 0x1178, big, 16, &pgot) == KD_E_PARTIAL && pgot == 8);
+	CHECK(t->ops->read_virtual(t, 0x1100, big, 8, &pgot) == 0 && pgot == 8);
+	CHECK(f->nreq == 1);
+	f->partial_at = 0;
 	t->ops->close(t);
 
 	kd64_destroy(k);
