@@ -13,19 +13,12 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testvm"))
-from kdmini import VM  # noqa: E402
+from kdmini import VM, check, finish  # noqa: E402
 import oracle  # noqa: E402
 
 KDCLIENT = sys.argv[1]
 EXE = os.environ["TESTNT_EXE"]
 PDB = os.environ["TESTNT_PDB"]
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
 
 
 def addr64(v):
@@ -163,7 +156,4 @@ def main():
 
 
 main()
-if failures:
-    print("%d failure(s)" % len(failures))
-    sys.exit(1)
-print("ok")
+sys.exit(finish("ok"))

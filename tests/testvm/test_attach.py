@@ -9,18 +9,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kdmini import (Kd, VM, StateChange, u16, u32, u64, CTX_RIP, PT_STATE_CHANGE64, PT_ACK,
-                    STATUS_SUCCESS, STATUS_UNSUCCESSFUL, INITIAL_ID, SYNC_ID)  # noqa: E402
+                    STATUS_SUCCESS, STATUS_UNSUCCESSFUL, INITIAL_ID, SYNC_ID,
+                    check, finish)  # noqa: E402
 import oracle  # noqa: E402
 
 EXE = os.environ["TESTNT_EXE"]
 PDB = os.environ["TESTNT_PDB"]
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
 
 
 def run_backend(backend, info, syms, image):
@@ -143,11 +137,7 @@ def main():
         check(s["rawsize"] == 0 or s["rawptr"] == s["rva"], "section %s RVA == file offset" % s["name"])
     for backend in ("unix", "tcp", "pty"):
         run_backend(backend, info, syms, image)
-    if failures:
-        print("%d failure(s)" % len(failures))
-        return 1
-    print("all checks passed")
-    return 0
+    return finish()
 
 
 if __name__ == "__main__":

@@ -7,36 +7,18 @@ re-attach.  The dump's header is checked field by field and its physical
 runs are compared with memory read live before the crash.  Finally the
 Reboot API resets the machine once more."""
 import os
-import struct
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kdmini import (Kd, VM, StateChange, u32, u64, CTX_RIP, PT_STATE_CHANGE64,
-                    STATUS_SUCCESS, STATUS_BREAKPOINT, INITIAL_ID, SYNC_ID)  # noqa: E402
+                    STATUS_SUCCESS, STATUS_BREAKPOINT, INITIAL_ID, SYNC_ID,
+                    check, finish, skip_int3)  # noqa: E402
 import oracle  # noqa: E402
 
 EXE = os.environ["TESTNT_EXE"]
 PDB = os.environ["TESTNT_PDB"]
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
-    return cond
-
-
-def skip_int3(kd):
-    st, ctx = kd.get_context()
-    rip = u64(ctx, CTX_RIP)
-    st, b = kd.read_virtual(rip, 1)
-    if b == b"\xcc":
-        struct.pack_into("<Q", ctx, CTX_RIP, rip + 1)
-        kd.set_context(ctx)
-    return ctx
 
 
 def wait_reboot(kd, timeout=60):
@@ -163,11 +145,7 @@ def main():
         os.rmdir(tmp)
     except OSError:
         pass
-    if failures:
-        print("%d failure(s)" % len(failures))
-        return 1
-    print("all checks passed")
-    return 0
+    return finish()
 
 
 if __name__ == "__main__":

@@ -14,30 +14,14 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kdmini import (Kd, VM, StateChange, u32, u64, CTX_RIP, PT_STATE_CHANGE64,
-                    STATUS_SUCCESS, STATUS_BREAKPOINT, INITIAL_ID, SYNC_ID)  # noqa: E402
+                    STATUS_SUCCESS, STATUS_BREAKPOINT, INITIAL_ID, SYNC_ID,
+                    check, finish, skip_int3)  # noqa: E402
 import oracle  # noqa: E402
 
 EXE = os.environ["TESTNT_EXE"]
 PDB = os.environ["TESTNT_PDB"]
 FAULT_ADDRESS = 0xFFFFF800DEAD0000
 DBG_EXCEPTION_NOT_HANDLED = 0x80010001
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
-    return cond
-
-
-def skip_int3(kd):
-    st, ctx = kd.get_context()
-    rip = u64(ctx, CTX_RIP)
-    st, b = kd.read_virtual(rip, 1)
-    if b == b"\xcc":
-        struct.pack_into("<Q", ctx, CTX_RIP, rip + 1)
-        kd.set_context(ctx)
 
 
 def main():
@@ -111,11 +95,7 @@ def main():
         os.rmdir(tmp)
     except OSError:
         pass
-    if failures:
-        print("%d failure(s)" % len(failures))
-        return 1
-    print("all checks passed")
-    return 0
+    return finish()
 
 
 if __name__ == "__main__":

@@ -10,31 +10,14 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kdmini import (Kd, VM, StateChange, u16, u32, u64, CTX_RIP, CTX_RAX, PT_STATE_CHANGE64,
+from kdmini import (Kd, VM, StateChange, u16, u32, u64, CTX_RAX, PT_STATE_CHANGE64,
                     PT_DEBUG_IO, PT_MANIPULATE, PT_RESEND, LEADER_CONTROL, STATUS_SUCCESS,
-                    STATUS_UNSUCCESSFUL, STATUS_BREAKPOINT, STATUS_SINGLE_STEP)  # noqa: E402
+                    STATUS_UNSUCCESSFUL, STATUS_BREAKPOINT, STATUS_SINGLE_STEP,
+                    check, finish, skip_int3)  # noqa: E402
 import oracle  # noqa: E402
 
 EXE = os.environ["TESTNT_EXE"]
 PDB = os.environ["TESTNT_PDB"]
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
-    return cond
-
-
-def skip_int3(kd):
-    """Step over a hard-coded int3 the debugger did not place (fact sheet 8)."""
-    st, ctx = kd.get_context()
-    rip = u64(ctx, CTX_RIP)
-    st, b = kd.read_virtual(rip, 1)
-    if b == b"\xcc":
-        struct.pack_into("<Q", ctx, CTX_RIP, rip + 1)
-        check(kd.set_context(ctx) == STATUS_SUCCESS, "SetContext Rip+1")
 
 
 def stop(kd, timeout=10):
@@ -249,11 +232,7 @@ def main():
             check(False, "KdpPromptRequest symbol missing")
         kd.continue2()
         kd.close()
-    if failures:
-        print("%d failure(s)" % len(failures))
-        return 1
-    print("all checks passed")
-    return 0
+    return finish()
 
 
 if __name__ == "__main__":

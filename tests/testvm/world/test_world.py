@@ -38,7 +38,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 from kdmini import (Kd, VM, KdError, StateChange, u16, u32, u64,  # noqa: E402
-                    CTX_RIP, PT_STATE_CHANGE64, STATUS_SUCCESS)
+                    CTX_RIP, PT_STATE_CHANGE64, STATUS_SUCCESS,
+                    check, failures, finish)  # noqa: F401 (failures: test_world_static)
 
 EXE = os.environ["TESTNT_EXE"]
 PDB = os.environ["TESTNT_PDB"]
@@ -58,16 +59,6 @@ USER_IMAGE_BASE = 0x00007FF612340000
 USER_NTDLL_BASE = 0x00007FFC00000000
 EXPLORER_TICKER_TID = 0x1174
 TESTDRV_BASE = 0xFFFFF80002000000
-
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
-    return cond
-
 
 # ---- the PDB as llvm-pdbutil prints it ------------------------------------
 
@@ -832,11 +823,7 @@ def main():
             kd.continue2()
         finally:
             kd.close()
-    if failures:
-        print("%d failure(s)" % len(failures))
-        return 1
-    print("all world checks passed")
-    return 0
+    return finish("all world checks passed")
 
 
 if __name__ == "__main__":
