@@ -1,17 +1,18 @@
 #!/usr/bin/env python3
 """VM test: registers and the rest of the session: r cr0 cr2 cr3 cr4 gdtr
 idtr in WinDbg's shape, rdmsr of GS base equal to nt!KiInitialPcr (from the
-PDB), ~Ns, r $t0, r reg=value, sx/sxe/sxi, an unknown command in one line,
+PDB), $exentry = nt's entry point, an alias typed at the prompt, ~Ns, r $t0, r reg=value, sx/sxe/sxi, an unknown command in one line,
 a breakpoint on a driver that loads later (deferred, then resolved), a
 DbgPrompt from the target answered from stdin, and -logo writing the
 session to a file."""
 import os
 import re
+import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e import VM, Kd, check, run, publics, reg  # noqa: E402
+from e2e import VM, Kd, check, run, publics, reg, image_info, kd_hex  # noqa: E402
 
 
 def main():
@@ -45,6 +46,18 @@ def main():
                 kd.cmd("sxi av")
                 check(re.search(r"(?m)^ +av - Access violation - ignore$", kd.cmd("sx")), "sxi av")
                 kd.cmd("sxe av")
+                # $exentry: nt's entry point from its PE header (WinDbg),
+                # checked against the image's AddressOfEntryPoint.
+                hdr = subprocess.run([os.environ.get("LLVM_READOBJ", "llvm-readobj"), "--file-headers",
+                                      os.environ["TESTNT_EXE"]],
+                                     check=True, capture_output=True, text=True).stdout
+                entry = image_info()["image_base"] + int(
+                    re.search(r"AddressOfEntryPoint: (0x[0-9A-Fa-f]+)", hdr).group(1), 16)
+                out = kd.cmd("? $exentry")
+                check("= %s" % kd_hex(entry) in out, "$exentry: %r, expected %s" % (out, kd_hex(entry)))
+                # Aliases typed at the prompt expand when each command runs.
+                out = kd.cmd("aS myalias 0x2a; ? ${myalias}")
+                check("Evaluate expression: 42 = " in out, "alias: %r" % out)
                 out = kd.cmd("frobnicate 1 2")
                 check(out.strip().count("\n") == 0 and "frobnicate" in out, "unknown command: %r" % out)
 
