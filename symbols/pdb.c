@@ -3,14 +3,11 @@
  * PDB info stream (stream 1: version, signature, age, GUID and the
  * named-stream map).  Everything else is parsed on first use.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "pdb_internal.h"
+#include "sym_file.h"
 
 #define PDB_INFO_STREAM 1
 #define PDB_MAX_NAMED 4096
@@ -167,41 +164,25 @@ int pdb_open(const char *path, pdb_file **out, char *err, size_t errlen)
 		sym_set_err(err, errlen, "invalid argument");
 		return SYM_E_INVAL;
 	}
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		sym_set_err(err, errlen, "%s: %s", path, strerror(errno));
-		return SYM_E_IO;
-	}
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
-		sym_set_err(err, errlen, "%s: not a regular non-empty file", path);
-		close(fd);
-		return SYM_E_IO;
-	}
 	/* MAP_POPULATE: indexing touches most of the file anyway, and one
 	 * populate is far cheaper than a page fault per 4 KB (especially in
 	 * a VM).  Huge user-mode PDBs stay lazy: only what is used is read. */
-	int populate = st.st_size <= PDB_POPULATE_MAX ? MAP_POPULATE : 0;
-	void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | populate, fd, 0);
-	close(fd);
-	if (map == MAP_FAILED) {
-		sym_set_err(err, errlen, "%s: mmap: %s", path, strerror(errno));
-		return SYM_E_IO;
-	}
+	void *map;
+	size_t len;
+	int rc = sym_map_file(path, (size_t)PDB_POPULATE_MAX, &map, &len, err, errlen);
+	if (rc < 0)
+		return rc;
 	pdb_file *pdb = calloc(1, sizeof *pdb);
 	if (!pdb) {
-		munmap(map, (size_t)st.st_size);
+		munmap(map, len);
 		sym_set_err(err, errlen, "out of memory");
 		return SYM_E_NOMEM;
 	}
 	pdb->map = map;
-	pdb->map_len = (size_t)st.st_size;
-	int rc = pdb_finish_open(pdb, out, err, errlen);
-	if (rc < 0 && err && errlen) {
-		char tmp[256];
-		snprintf(tmp, sizeof tmp, "%s", err);
-		sym_set_err(err, errlen, "%s: %s", path, tmp);
-	}
+	pdb->map_len = len;
+	rc = pdb_finish_open(pdb, out, err, errlen);
+	if (rc < 0)
+		sym_err_prefix_path(err, errlen, path);
 	return rc;
 }
 

@@ -3,14 +3,11 @@
  * (file layout) and for images loaded in target memory (image layout,
  * pulled through a read callback).
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "pe_internal.h"
+#include "sym_file.h"
 
 /* A loaded kernel has at most a few dozen sections; the loader itself
  * refuses more than 96.  Anything far past that is a hostile header. */
@@ -197,37 +194,22 @@ int pe_open_file(const char *path, pe_image **out, char *err, size_t errlen)
 		sym_set_err(err, errlen, "invalid argument");
 		return SYM_E_INVAL;
 	}
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		sym_set_err(err, errlen, "%s: %s", path, strerror(errno));
-		return SYM_E_IO;
-	}
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
-		sym_set_err(err, errlen, "%s: not a regular non-empty file", path);
-		close(fd);
-		return SYM_E_IO;
-	}
-	void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (map == MAP_FAILED) {
-		sym_set_err(err, errlen, "%s: mmap: %s", path, strerror(errno));
-		return SYM_E_IO;
-	}
+	void *map;
+	size_t len;
+	int rc = sym_map_file(path, 0, &map, &len, err, errlen);
+	if (rc < 0)
+		return rc;
 	pe_image *pe;
 	if (pe_new(&pe) < 0) {
-		munmap(map, (size_t)st.st_size);
+		munmap(map, len);
 		sym_set_err(err, errlen, "out of memory");
 		return SYM_E_NOMEM;
 	}
 	pe->file = map;
-	pe->file_len = pe->map_len = (size_t)st.st_size;
-	int rc = pe_finish_open(pe, out, err, errlen);
-	if (rc < 0 && err && errlen) {
-		char tmp[256];
-		snprintf(tmp, sizeof tmp, "%s", err);
-		sym_set_err(err, errlen, "%s: %s", path, tmp);
-	}
+	pe->file_len = pe->map_len = len;
+	rc = pe_finish_open(pe, out, err, errlen);
+	if (rc < 0)
+		sym_err_prefix_path(err, errlen, path);
 	return rc;
 }
 
