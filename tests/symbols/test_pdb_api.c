@@ -20,14 +20,7 @@
 
 static int failures;
 
-#define CHECK(cond, ...) do { \
-	if (!(cond)) { \
-		failures++; \
-		printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-		printf(__VA_ARGS__); \
-		printf("\n"); \
-	} \
-} while (0)
+#include "../common/check.h"
 
 static void expect_field(pdb_file *pdb, uint32_t ti, const char *path, long want_off,
                          const char *want_name)

@@ -13,14 +13,7 @@
 
 static int failures;
 
-#define CHECK(cond, ...) do { \
-	if (!(cond)) { \
-		failures++; \
-		printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-		printf(__VA_ARGS__); \
-		printf("\n"); \
-	} \
-} while (0)
+#include "../common/check.h"
 
 static int64_t enum_value(pdb_file *pdb, uint32_t ti, const char *name)
 {
