@@ -175,42 +175,38 @@ static int parse_tag(uint16_t leaf, const uint8_t *b, uint32_t n, tag_info *t)
 /* C++ types carry a unique (decorated) name; two different types can share
  * a display name (anonymous namespaces, "<unnamed-tag>"), so forward
  * references resolve by unique name first. */
-static void unique_hash_insert(pdb_file *pdb, const char *uname, uint32_t ti)
+/* The slot of the unique-name hash (open addressing) that holds uname, or
+ * the empty slot where it would go. */
+static uint32_t *unique_slot(pdb_file *pdb, const char *uname)
 {
 	uint32_t mask = pdb->unique_hash_size - 1;
 	for (uint32_t h = pdb_hash_name(uname) & mask;; h = (h + 1) & mask) {
-		uint32_t e = pdb->unique_hash[h];
-		if (!e) {
-			pdb->unique_hash[h] = ti + 1;
-			return;
-		}
+		uint32_t *e = &pdb->unique_hash[h];
+		if (!*e)
+			return e;
 		uint16_t leaf;
 		const uint8_t *b;
 		uint32_t n;
 		tag_info t;
-		if (pdb_type_record(pdb, e - 1, &leaf, &b, &n) == 0 && parse_tag(leaf, b, n, &t) == 0 &&
+		if (pdb_type_record(pdb, *e - 1, &leaf, &b, &n) == 0 && parse_tag(leaf, b, n, &t) == 0 &&
 		    t.unique && strcmp(t.unique, uname) == 0)
-			return;   /* first definition wins */
+			return e;
 	}
+}
+
+static void unique_hash_insert(pdb_file *pdb, const char *uname, uint32_t ti)
+{
+	uint32_t *e = unique_slot(pdb, uname);
+	if (!*e)
+		*e = ti + 1;   /* else: first definition wins */
 }
 
 static uint32_t unique_lookup(pdb_file *pdb, const char *uname)
 {
 	if (!pdb->unique_hash_size)
 		return 0;
-	uint32_t mask = pdb->unique_hash_size - 1;
-	for (uint32_t h = pdb_hash_name(uname) & mask;; h = (h + 1) & mask) {
-		uint32_t e = pdb->unique_hash[h];
-		if (!e)
-			return 0;
-		uint16_t leaf;
-		const uint8_t *b;
-		uint32_t n;
-		tag_info t;
-		if (pdb_type_record(pdb, e - 1, &leaf, &b, &n) == 0 && parse_tag(leaf, b, n, &t) == 0 &&
-		    t.unique && strcmp(t.unique, uname) == 0)
-			return e - 1;
-	}
+	uint32_t *e = unique_slot(pdb, uname);
+	return *e ? *e - 1 : 0;
 }
 
 static void type_hash_insert(pdb_file *pdb, const char *name, uint32_t ti, int fwd)
