@@ -100,15 +100,24 @@ static int is_code(void *ctx, uint64_t addr)
 	return 0;
 }
 
-static int x86_frame_data(void *ctx, uint32_t pc, stack_x86_framedata *out)
+/* The PDB of the module holding an x86 pc (NULL if none is loaded), and
+ * the module's base for turning pc into an RVA. */
+static pdb_file *x86_pdb_at(walk_ctx *w, uint32_t pc, uint32_t *base)
 {
-	walk_ctx *w = ctx;
 	sym_module *m = w->set ? sym_modset_module_at(w->set, pc) : NULL;
 	pdb_file *pdb = m ? sym_module_pdb(m) : NULL;
+	if (pdb)
+		*base = (uint32_t)sym_module_base(m);
+	return pdb;
+}
+
+static int x86_frame_data(void *ctx, uint32_t pc, stack_x86_framedata *out)
+{
+	uint32_t base;
+	pdb_file *pdb = x86_pdb_at(ctx, pc, &base);
 	pdb_frame_data fd;
 	if (!pdb)
 		return 0;
-	uint32_t base = (uint32_t)sym_module_base(m);
 	if (pdb_find_frame_data(pdb, pc - base, &fd) < 0)
 		return 0;
 	out->start = base + fd.start;
@@ -124,13 +133,11 @@ static int x86_frame_data(void *ctx, uint32_t pc, stack_x86_framedata *out)
 
 static int x86_fpo(void *ctx, uint32_t pc, stack_x86_fpo *out)
 {
-	walk_ctx *w = ctx;
-	sym_module *m = w->set ? sym_modset_module_at(w->set, pc) : NULL;
-	pdb_file *pdb = m ? sym_module_pdb(m) : NULL;
+	uint32_t base;
+	pdb_file *pdb = x86_pdb_at(ctx, pc, &base);
 	pdb_fpo f;
 	if (!pdb)
 		return 0;
-	uint32_t base = (uint32_t)sym_module_base(m);
 	if (pdb_find_fpo(pdb, pc - base, &f) < 0)
 		return 0;
 	out->start = base + f.start;
