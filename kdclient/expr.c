@@ -634,6 +634,17 @@ static int looks_like_length(const char *p)
 	return 1;
 }
 
+/* A count or end address the range cannot take: WinDbg's "Range error",
+ * quoting the offending text [at, p). */
+static int range_error(const char *at, const char *p, const char **end, char *err, size_t errlen)
+{
+	if (err && errlen)
+		snprintf(err, errlen, "Range error in '%.*s'", (int)(p - at), at);
+	if (end)
+		*end = at;
+	return -1;
+}
+
 int kd_expr_range(kd_expr_eval_fn eval, void *ctx, const char *text,
 		  size_t elem_size, kd_range *out, const char **end,
 		  char *err, size_t errlen)
@@ -663,13 +674,8 @@ int kd_expr_range(kd_expr_eval_fn eval, void *ctx, const char *text,
 				*end = p;
 			return -1;
 		}
-		if (!unlimited && (count > KD_RANGE_MAX_BYTES / elem_size)) {
-			if (err && errlen)
-				snprintf(err, errlen, "Range error in '%.*s'", (int)(p - at), at);
-			if (end)
-				*end = at;
-			return -1;
-		}
+		if (!unlimited && (count > KD_RANGE_MAX_BYTES / elem_size))
+			return range_error(at, p, end, err, errlen);
 		out->count = count;
 		out->have_count = 1;
 	} else if (out->have_addr && *p && !(*p == '-' || *p == '"' || *p == '\'')) {
@@ -683,21 +689,11 @@ int kd_expr_range(kd_expr_eval_fn eval, void *ctx, const char *text,
 			/* Not an expression: leave it to the caller. */
 			p = save;
 		} else {
-			if (last < out->addr) {
-				if (err && errlen)
-					snprintf(err, errlen, "Range error in '%.*s'", (int)(p - at), at);
-				if (end)
-					*end = at;
-				return -1;
-			}
+			if (last < out->addr)
+				return range_error(at, p, end, err, errlen);
 			uint64_t count = (last - out->addr) / elem_size + 1;
-			if (count > KD_RANGE_MAX_BYTES / elem_size) {
-				if (err && errlen)
-					snprintf(err, errlen, "Range error in '%.*s'", (int)(p - at), at);
-				if (end)
-					*end = at;
-				return -1;
-			}
+			if (count > KD_RANGE_MAX_BYTES / elem_size)
+				return range_error(at, p, end, err, errlen);
 			out->count = count;
 			out->have_count = 1;
 			out->by_end = 1;
