@@ -375,6 +375,22 @@ static void lm_header(kd_session *s)
 	else
 		kd_out(s, "start             end                 module name\n");
 }
+/* The RSDS record of a module's image, if it has one: GUID text and age,
+ * and the PDB name the image claims (untrusted: sanitized, or a
+ * "<refused: why>" note).  1 if found, else 0. */
+static int module_rsds(sym_module *m, char g[40], char *pdbname, size_t len, uint32_t *age)
+{
+	pe_codeview_info cv;
+	if (sym_module_codeview(m, &cv) != 0 || !cv.is_rsds)
+		return 0;
+	char e[64];
+	sym_guid_format(cv.guid, g);
+	if (sym_name_sanitize(cv.pdb_name, pdbname, len, e, sizeof e) < 0)
+		snprintf(pdbname, len, "<refused: %s>", e);
+	*age = cv.age;
+	return 1;
+}
+
 
 static void lm_line(kd_session *s, sym_module *m, int verbose)
 {
@@ -412,15 +428,12 @@ static void lm_line(kd_session *s, sym_module *m, int verbose)
 	kd_out(s, "    Timestamp:        %s (%08X)\n", when, ts);
 	kd_out(s, "    CheckSum:         %08X\n", cs);
 	kd_out(s, "    ImageSize:        %08X\n", sym_module_size(m));
-	pe_codeview_info cv;
-	if (sym_module_codeview(m, &cv) == 0 && cv.is_rsds) {
-		char g[40], pdbname[260], e[64];
-		sym_guid_format(cv.guid, g);
-		if (sym_name_sanitize(cv.pdb_name, pdbname, sizeof pdbname, e, sizeof e) < 0)
-			snprintf(pdbname, sizeof pdbname, "<refused: %s>", e);
+	char g[40], pdbname[260];
+	uint32_t age;
+	if (module_rsds(m, g, pdbname, sizeof pdbname, &age)) {
 		kd_out(s, "    PDB:              ");
 		kd_sym_out_name(s, pdbname);
-		kd_out(s, " %s age %u\n", g, cv.age);
+		kd_out(s, " %s age %u\n", g, age);
 	}
 	if (state != SYM_MOD_PDB && sym_module_errmsg(m)[0]) {
 		kd_out(s, "    Symbol error:     ");
@@ -515,14 +528,11 @@ static int cmd_lmi(kd_session *s, const char *name, const char *args)
 	}
 	kd_out(s, "     Time Stamp: %08x\n           Size: %x\n       CheckSum: %x\n",
 	       sym_module_timestamp(m), sym_module_size(m), sym_module_checksum(m));
-	pe_codeview_info cv;
-	if (sym_module_codeview(m, &cv) == 0 && cv.is_rsds) {
-		char g[40], pdbname[260], e[64];
-		sym_guid_format(cv.guid, g);
-		if (sym_name_sanitize(cv.pdb_name, pdbname, sizeof pdbname, e, sizeof e) < 0)
-			snprintf(pdbname, sizeof pdbname, "<refused: %s>", e);
+	char g[40], pdbname[260];
+	uint32_t age;
+	if (module_rsds(m, g, pdbname, sizeof pdbname, &age)) {
 		kd_out(s, "Debug Data Dirs: CODEVIEW RSDS - GUID: %s\n               Age: %u, Pdb: ", g,
-		       cv.age);
+		       age);
 		kd_sym_out_name(s, pdbname);
 		kd_out(s, "\n");
 	}
