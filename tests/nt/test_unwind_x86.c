@@ -47,6 +47,17 @@ static int gpr(x86_reg r)
 
 static uint32_t initial(int reg) { return 0x11110000u + 0x101u * (uint32_t)(reg + 1); }
 
+/* Registers at a function's first instruction: recognizable initial values,
+ * esp at ENTRY where the call left ret as the return address. */
+static void enter_at_entry(stack_x86_regs *st, fake_mem *mem, uint32_t ret)
+{
+	memset(st, 0, sizeof(*st));
+	for (int k = 0; k < 8; k++)
+		st->gpr[k] = initial(k);
+	st->gpr[X86_ESP] = (uint32_t)ENTRY;
+	fake_put32(mem, ENTRY, ret);
+}
+
 static int step(img *m, cs_insn *in, stack_x86_regs *r)
 {
 	cs_x86 *x = &in->detail->x86;
@@ -117,11 +128,7 @@ int main(int argc, char **argv)
 		if (!fd.prolog_size && (!strncmp(fd.program, "$T0 $ebp ", 9) || !strncmp(fd.program, "$T1 $ebp ", 9)))
 			continue;   /* code that runs inside its parent's EBP frame (funclets): not entered by a call */
 		stack_x86_regs st;
-		memset(&st, 0, sizeof(st));
-		for (int k = 0; k < 8; k++)
-			st.gpr[k] = initial(k);
-		st.gpr[X86_ESP] = (uint32_t)ENTRY;
-		fake_put32(&m.mem, ENTRY, ret_mark);
+		enter_at_entry(&st, &m.mem, ret_mark);
 		const uint8_t *code = image + fd.start;
 		size_t left = fd.code_size;
 		uint64_t pc = m.base + fd.start;
@@ -172,11 +179,7 @@ int main(int argc, char **argv)
 	 * from f0's body must find f1, f2 and the outer return address. */
 	if (ndone >= 3) {
 		stack_x86_regs st;
-		memset(&st, 0, sizeof(st));
-		for (int k = 0; k < 8; k++)
-			st.gpr[k] = initial(k);
-		st.gpr[X86_ESP] = (uint32_t)ENTRY;
-		fake_put32(&m.mem, ENTRY, ret_mark);
+		enter_at_entry(&st, &m.mem, ret_mark);
 		uint32_t rets[3] = { 0 };
 		int built = 1;
 		for (int j = 2; j >= 0 && built; j--) {
