@@ -79,6 +79,24 @@ static void f_close(kd_target *t) { (void)t; }
 static const kd_target_ops fake_ops = { .name = "fake", .read_virtual = f_read, .read_physical = f_read_phys,
 	.get_context = f_ctx, .get_special = f_special, .close = f_close };
 
+/* The fake as a stopped target of the given architecture. */
+static void fake_target(kd_target *t, fake *f, kd_arch arch, uint16_t machine)
+{
+	t->ops = &fake_ops;
+	t->impl = f;
+	t->version.arch = arch;
+	t->version.machine = machine;
+	t->stopped = 1;
+}
+
+/* A fresh session S on t, its output captured. */
+static void open_session(kd_target *t)
+{
+	S = kd_session_create();
+	kd_session_set_live(S, t);
+	kd_session_set_output(S, capture, NULL);
+}
+
 static void p32(uint8_t *b, uint32_t v) { for (int i = 0; i < 4; i++) b[i] = (uint8_t)(v >> (8 * i)); }
 static void p64(uint8_t *b, uint64_t v) { for (int i = 0; i < 8; i++) b[i] = (uint8_t)(v >> (8 * i)); }
 
@@ -103,14 +121,8 @@ static void x86_stacks(void)
 	kd_context_set(&f.ctx, "eip", 0x401000);
 	kd_context_set(&f.ctx, "esp", 0x12f0f0);
 	kd_context_set(&f.ctx, "ebp", 0x12f100);
-	t.ops = &fake_ops;
-	t.impl = &f;
-	t.version.arch = KD_ARCH_X86;
-	t.version.machine = 0x14c;
-	t.stopped = 1;
-	S = kd_session_create();
-	kd_session_set_live(S, &t);
-	kd_session_set_output(S, capture, NULL);
+	fake_target(&t, &f, KD_ARCH_X86, 0x14c);
+	open_session(&t);
 	RUN("k", " # ChildEBP RetAddr  \n"
 	         "WARNING: Frame IP not in any known module. Following frames may be wrong.\n"
 	         "00 0012f100 00401234 0x401000\n"
@@ -193,14 +205,8 @@ static void x64_paging(void)
 	p64(rec + 0x98, 0xfffff80000102800ull);   /* Rsp */
 	p64(rec + 0xf8, 0xfffff80000101234ull);   /* Rip */
 	p64(rec + 0x78, 0x42);                    /* Rax */
-	t.ops = &fake_ops;
-	t.impl = &f;
-	t.version.arch = KD_ARCH_X64;
-	t.version.machine = 0x8664;
-	t.stopped = 1;
-	S = kd_session_create();
-	kd_session_set_live(S, &t);
-	kd_session_set_output(S, capture, NULL);
+	fake_target(&t, &f, KD_ARCH_X64, 0x8664);
+	open_session(&t);
 	RUN("!vtop 0 fffff800`00100123",
 	    "Amd64VtoP: Virt fffff800`00100123, pagedir 00000000`00001000\n"
 	    "Amd64VtoP: PML4E 00000000`00001f80\n"
@@ -257,9 +263,7 @@ static void x64_paging(void)
 	 * entries are shown at their virtual addresses: the classic values
 	 * FFFFF6FB`7DBEDF80 ... for the fffff800`00xxxxxx range. */
 	p64(f.pmem + 0x1000 + 8 * 0x1ed, 0x1000 | 0x3);
-	S = kd_session_create();
-	kd_session_set_live(S, &t);
-	kd_session_set_output(S, capture, NULL);
+	open_session(&t);
 	RUN("!pte fffff800`00100123",
 	    "                                           VA fffff80000100123\n"
 	    "PXE at FFFFF6FB7DBEDF80    PPE at FFFFF6FB7DBF0000    PDE at FFFFF6FB7E000000    PTE at FFFFF6FC00000800\n"
