@@ -98,6 +98,22 @@ static void capture(void *ctx, const char *text, size_t len)
 
 static kd_session *S;
 
+/* S: a fresh session on t, the fake f as a stopped target of arch, its
+ * output captured.  -1 if the session cannot be created. */
+static int open_session(kd_target *t, fake *f, kd_arch arch)
+{
+	t->ops = &fake_ops;
+	t->impl = f;
+	t->version.arch = arch;
+	t->stopped = 1;
+	S = kd_session_create();
+	if (!S)
+		return -1;
+	kd_session_set_live(S, t);
+	kd_session_set_output(S, capture, NULL);
+	return 0;
+}
+
 static void run(const char *cmd, const char *want, int line)
 {
 	outlen = 0;
@@ -150,16 +166,8 @@ int main(void)
 	kd_context_set(&f->ctx, "rip", MEM_BASE + 0x100);
 	kd_context_set(&f->ctx, "rsp", MEM_BASE + 0x800);
 	kd_context_set(&f->ctx, "rax", 0x10);
-	t->ops = &fake_ops;
-	t->impl = f;
-	t->version.arch = KD_ARCH_X64;
-	t->stopped = 1;
-
-	S = kd_session_create();
-	if (!S)
+	if (open_session(t, f, KD_ARCH_X64) < 0)
 		return 1;
-	kd_session_set_live(S, t);
-	kd_session_set_output(S, capture, NULL);
 
 	/* d* */
 	RUN("db fffff800`00100000 L10",
@@ -378,15 +386,8 @@ int main(void)
 	f->ctx.arch = KD_ARCH_X86;
 	f->ctx.size = 0x2cc;
 	kd_context_set(&f->ctx, "eip", 0x80100100u);
-	t->ops = &fake_ops;
-	t->impl = f;
-	t->version.arch = KD_ARCH_X86;
-	t->stopped = 1;
-	S = kd_session_create();
-	if (!S)
+	if (open_session(t, f, KD_ARCH_X86) < 0)
 		return 1;
-	kd_session_set_live(S, t);
-	kd_session_set_output(S, capture, NULL);
 	RUN("dd 80100200 L2", "80100200  80100100 00001234\n");
 	RUN("dp 80100200 L2", "80100200  80100100 00001234\n");
 	RUN("db 80100200 L4", "80100200  00 01 10 80                                      ....\n");
