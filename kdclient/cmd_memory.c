@@ -501,6 +501,25 @@ static int cmd_fill(kd_session *s, const char *name, const char *args)
 	return 0;
 }
 
+/* "range address" arguments of m and c: a complete range, then the
+ * second address as an expression. */
+static int parse_range_to(kd_session *s, const char *args, const char *usage,
+			  kd_range *r, uint64_t *addr)
+{
+	const char *e;
+	if (parse_range(s, args, 1, r, &e) < 0)
+		return -1;
+	if (!r->have_addr || !r->have_count || !*e) {
+		kd_err(s, "usage: %s\n", usage);
+		return -1;
+	}
+	if (kd_eval(s, e, addr, NULL) < 0) {
+		kd_err(s, "%s\n", kd_session_errmsg(s));
+		return -1;
+	}
+	return 0;
+}
+
 /* m range dest: copy (overlapping ranges are fine: read first) */
 static int cmd_move(kd_session *s, const char *name, const char *args)
 {
@@ -509,18 +528,9 @@ static int cmd_move(kd_session *s, const char *name, const char *args)
 	if (!t)
 		return -1;
 	kd_range r;
-	const char *e;
 	uint64_t dest;
-	if (parse_range(s, args, 1, &r, &e) < 0)
+	if (parse_range_to(s, args, "m range destination", &r, &dest) < 0)
 		return -1;
-	if (!r.have_addr || !r.have_count || !*e) {
-		kd_err(s, "usage: m range destination\n");
-		return -1;
-	}
-	if (kd_eval(s, e, &dest, NULL) < 0) {
-		kd_err(s, "%s\n", kd_session_errmsg(s));
-		return -1;
-	}
 	uint8_t *buf = read_range(s, t, r.addr, (size_t)r.count);
 	if (!buf)
 		return -1;
@@ -538,18 +548,9 @@ static int cmd_compare(kd_session *s, const char *name, const char *args)
 	if (!t)
 		return -1;
 	kd_range r;
-	const char *e;
 	uint64_t other;
-	if (parse_range(s, args, 1, &r, &e) < 0)
+	if (parse_range_to(s, args, "c range address", &r, &other) < 0)
 		return -1;
-	if (!r.have_addr || !r.have_count || !*e) {
-		kd_err(s, "usage: c range address\n");
-		return -1;
-	}
-	if (kd_eval(s, e, &other, NULL) < 0) {
-		kd_err(s, "%s\n", kd_session_errmsg(s));
-		return -1;
-	}
 	uint8_t *a = read_range(s, t, r.addr, (size_t)r.count);
 	if (!a)
 		return -1;
