@@ -20,9 +20,6 @@ static int cmd_help(kd_session *s, const char *name, const char *args)
 			continue;
 		kd_out(s, "%-40s %s\n", c->usage ? c->usage : c->name, c->help ? c->help : "");
 	}
-	const char *missing = kd_commands_missing();
-	if (*missing)
-		kd_out(s, "(command areas not in this build:%s)\n", missing);
 	return 0;
 }
 

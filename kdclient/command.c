@@ -6,30 +6,6 @@
 
 #include "commands.h"
 
-/* Tables of areas whose source file does not exist yet: empty stand-ins,
- * so the engine builds while the areas are written in parallel.
- * kd_commands_missing() names them (shown by `.help` and checked by the
- * unit tests) so that a missing area never goes unnoticed. */
-static const kd_command kd_empty_table[] __attribute__((unused)) = { { 0 } };
-#ifndef KD_HAVE_CMD_SYMBOLS
-#define kd_commands_symbols kd_empty_table
-#endif
-#ifndef KD_HAVE_CMD_MEMORY
-#define kd_commands_memory kd_empty_table
-#endif
-#ifndef KD_HAVE_CMD_SCRIPT
-#define kd_commands_script kd_empty_table
-#endif
-#ifndef KD_HAVE_CMD_DISASM
-#define kd_commands_disasm kd_empty_table
-#endif
-#ifndef KD_HAVE_CMD_STACK
-#define kd_commands_stack kd_empty_table
-#endif
-#ifndef KD_HAVE_CMD_NT
-#define kd_commands_nt kd_empty_table
-#endif
-
 static const kd_command *const kd_tables[] = {
 	kd_commands_session,
 	kd_commands_run,
@@ -42,30 +18,6 @@ static const kd_command *const kd_tables[] = {
 	kd_commands_stack,
 	kd_commands_nt,
 };
-
-const char *kd_commands_missing(void)
-{
-	return ""
-#ifndef KD_HAVE_CMD_SYMBOLS
-		" symbols(cmd_symbols.c)"
-#endif
-#ifndef KD_HAVE_CMD_MEMORY
-		" memory(cmd_memory.c)"
-#endif
-#ifndef KD_HAVE_CMD_SCRIPT
-		" script(cmd_script.c)"
-#endif
-#ifndef KD_HAVE_CMD_DISASM
-		" disasm(cmd_disasm.c)"
-#endif
-#ifndef KD_HAVE_CMD_STACK
-		" stack(cmd_stack.c)"
-#endif
-#ifndef KD_HAVE_CMD_NT
-		" nt(cmd_nt.c)"
-#endif
-		;
-}
 
 const kd_command *kd_command_at(size_t i)
 {

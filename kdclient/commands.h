@@ -1,11 +1,8 @@
 /*
  * commands.h - every command table, listed in one place (command.c walks
  * them in this order for dispatch, .help and completion).
- *
- * Each area defines its table in its own file; a table whose file does not
- * exist yet is replaced by an empty one in command.c (KD_HAVE_* come from
- * kdclient/meson.build, which checks the files), and `.help areas` / the
- * unit test list which tables are missing so nothing stays silently absent.
+ * Each area defines its table in its own file; a table missing from the
+ * build is a link error, never a silently absent command set.
  */
 #ifndef KDCLIENT_COMMANDS_H
 #define KDCLIENT_COMMANDS_H
@@ -26,8 +23,5 @@ extern const kd_command kd_commands_disasm[];   /* cmd_disasm.c */
 /* K */
 extern const kd_command kd_commands_stack[];    /* cmd_stack.c */
 extern const kd_command kd_commands_nt[];       /* cmd_nt.c */
-
-/* Names of the area tables not linked into this build ("" when all are). */
-const char *kd_commands_missing(void);
 
 #endif

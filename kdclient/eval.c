@@ -9,12 +9,8 @@
 
 #include "session_int.h"
 #include "expr.h"
-#ifdef KD_HAVE_STACK_KD
 #include "stack_kd.h"
-#endif
-#ifdef KD_HAVE_MODULES
 #include "symbols/symbols.h"
-#endif
 
 static int ev_reg(void *ctx, const char *name, uint64_t *v)
 {
@@ -36,7 +32,6 @@ static int ev_mem(void *ctx, uint64_t addr, void *buf, size_t len)
 
 static int ev_sym(void *ctx, const char *name, uint64_t *v)
 {
-#ifdef KD_HAVE_MODULES
 	kd_session *s = ctx;
 	struct sym_modset *set = kd_session_symbols(s);
 	if (set && sym_modset_lookup(set, name, v) == 0)
@@ -48,11 +43,6 @@ static int ev_sym(void *ctx, const char *name, uint64_t *v)
 		if (sym_modset_lookup(set, buf, v) == 0)
 			return 0;
 	}
-#else
-	(void)ctx;
-	(void)name;
-	(void)v;
-#endif
 	return -1;
 }
 
@@ -61,7 +51,6 @@ static int ev_sym(void *ctx, const char *name, uint64_t *v)
  * AddressOfEntryPoint from its PE header (KiSystemStartup). */
 static int nt_entry_point(kd_session *s, uint64_t *v)
 {
-#ifdef KD_HAVE_MODULES
 	struct sym_modset *set = kd_session_symbols(s);
 	sym_module *m = set ? sym_modset_find_module(set, "nt") : NULL;
 	pe_image *pe = m ? sym_module_pe(m) : NULL;
@@ -69,11 +58,6 @@ static int nt_entry_point(kd_session *s, uint64_t *v)
 		return -1;
 	*v = sym_module_base(m) + pe_entry_point(pe);
 	return 0;
-#else
-	(void)s;
-	(void)v;
-	return -1;
-#endif
 }
 
 static int ev_pseudo(void *ctx, const char *name, uint64_t *v)
@@ -102,7 +86,6 @@ static int ev_pseudo(void *ctx, const char *name, uint64_t *v)
 		 * deeper frames need the stack walker. */
 		if (kd_session_get_context(s, &c) < 0)
 			return -1;
-#ifdef KD_HAVE_STACK_KD
 		stack_frame fr[2];
 		size_t n = 0;
 		char err[128];
@@ -110,7 +93,6 @@ static int ev_pseudo(void *ctx, const char *name, uint64_t *v)
 			*v = fr[0].ret;
 			return 0;
 		}
-#endif
 		kd_target *t = kd_session_target(s);
 		return t && kd_read_ptr(t, kd_context_sp(&c), v) == 0 ? 0 : -1;
 	}

@@ -17,9 +17,7 @@
 #include "script.h"
 #include "target_kd.h"
 #include "disasm/disasm.h"
-#ifdef KD_HAVE_STACK_KD
 #include "stack_kd.h"
-#endif
 
 #define KD_TEMP_BP_ID (KD_BP_MAX_ID - 1)
 
@@ -116,21 +114,6 @@ int kd_execute(kd_session *s, const char *line)
 		return rc;
 	return x.rc;
 }
-
-/* ---- modules fallbacks (until S2's modules.c is in the build) ---- */
-#ifndef KD_HAVE_MODULES
-void kd_modules_on_attach(kd_session *s) { (void)s; }
-void kd_modules_on_event(kd_session *s, const kd_event *ev) { (void)s; (void)ev; }
-int kd_symbolize(kd_session *s, uint64_t addr, char *buf, size_t len)
-{
-	kd_target *t = kd_session_target(s);
-	if (t && t->version.arch == KD_ARCH_X86)
-		snprintf(buf, len, "%08x", (unsigned)addr);
-	else
-		snprintf(buf, len, "%08x`%08x", (unsigned)(addr >> 32), (unsigned)addr);
-	return 0;
-}
-#endif
 
 /* ---- resuming ---- */
 
@@ -277,7 +260,6 @@ static int resume_once(kd_session *s, run_plan *p)
 		uint64_t ra = 0, frame_sp = 0;
 		if (!have_ctx && kd_session_get_context(s, &ctx) == 0)
 			have_ctx = 1;
-#ifdef KD_HAVE_STACK_KD
 		stack_frame fr[2];
 		size_t nfr = 0;
 		char err[128];
@@ -286,7 +268,6 @@ static int resume_once(kd_session *s, run_plan *p)
 			ra = fr[0].ret;
 			frame_sp = fr[0].sp;
 		}
-#endif
 		if (!ra && have_ctx && kd_read_ptr(t, kd_context_sp(&ctx), &ra) == 0)
 			frame_sp = kd_context_sp(&ctx);
 		drop_temp_bp(s);
