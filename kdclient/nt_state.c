@@ -73,25 +73,11 @@ struct kd_nt_state *nt_state(kd_session *s)
 	return st;
 }
 
-/* The live target caches memory in 256-byte lines and sends reads of
- * 1 KiB or more as one request (target_kd.c); a structure of 0x300 bytes
- * would cost three round trips as lines.  Structure reads between the two
- * sizes are therefore asked for as one 1 KiB request (what the target can
- * give of it; only the structure's own bytes must be readable). */
-#define LINE_SIZE 256u
-#define ONE_REQUEST 1024u
-
+/* Structures are read whole through the session's target; its per-stop
+ * cache turns a read spanning several lines into one request
+ * (target_kd.c), so nothing here needs to shape reads for round trips. */
 static int struct_read(kd_target *t, uint64_t addr, void *buf, size_t len)
 {
-	if (len > LINE_SIZE && len < ONE_REQUEST && t->ops->read_virtual) {
-		uint8_t big[ONE_REQUEST];
-		size_t got = 0;
-		int rc = t->ops->read_virtual(t, addr, big, sizeof(big), &got);
-		if ((rc == 0 || rc == KD_E_PARTIAL) && got >= len) {
-			memcpy(buf, big, len);
-			return 0;
-		}
-	}
 	return kd_read(t, addr, buf, len) < 0 ? -1 : 0;
 }
 
